@@ -1,0 +1,72 @@
+"""Errors raised by the catalog.
+
+    CatalogError
+    ├── HeaderError(ValueError)          a file's header cannot give a record
+    │   ├── NotFitsError                 not a FITS file, empty, or truncated
+    │   ├── UnknownInstrumentError       no translator claims the header
+    │   └── MissingHeaderKeyError        a translator needs a key that is absent
+    ├── IdentityConflict                 same dataset id, different bytes
+    └── CatalogCommitError               a table commit failed after retries
+
+Each error keeps what it names as attributes, so callers can report without parsing.
+"""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Base of every error the catalog raises."""
+
+
+class HeaderError(CatalogError, ValueError):
+    """A header cannot be turned into records: a *metadata failure*."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class NotFitsError(HeaderError):
+    """The bytes are not a complete FITS file."""
+
+
+class UnknownInstrumentError(HeaderError):
+    """No translator recognises the header's instrument."""
+
+    def __init__(self, source: str, instrument: str | None) -> None:
+        self.instrument = instrument
+        shown = repr(instrument) if instrument is not None else "none (no INSTRUME card)"
+        super().__init__(source, f"unknown instrument {shown}")
+
+
+class MissingHeaderKeyError(HeaderError):
+    """A translator needs a header key that the file lacks."""
+
+    def __init__(self, source: str, key: str, instrument: str) -> None:
+        self.key = key
+        self.instrument = instrument
+        super().__init__(source, f"missing header {key} (needed by the {instrument} translator)")
+
+
+class IdentityConflict(CatalogError):
+    """A file claims a dataset id already held by different bytes."""
+
+    def __init__(self, source: str, dataset_id: str, existing_checksum: str, checksum: str):
+        self.source = source
+        self.dataset_id = dataset_id
+        self.existing_checksum = existing_checksum
+        self.checksum = checksum
+        super().__init__(
+            f"{source}: dataset {dataset_id} already exists with different bytes "
+            f"(sha256 {existing_checksum[:12]}… here {checksum[:12]}…); nothing was overwritten"
+        )
+
+
+class CatalogCommitError(CatalogError):
+    """A commit to a catalog table kept conflicting or failing."""
+
+    def __init__(self, table: str, attempts: int, cause: BaseException) -> None:
+        self.table = table
+        self.attempts = attempts
+        super().__init__(f"commit to table {table!r} failed after {attempts} attempts: {cause}")

@@ -1,0 +1,142 @@
+"""Record types shared by every package, and the Arrow schemas derived from them.
+
+A record is a frozen dataclass; its table schema is computed from the annotations, so
+adding an optional field to a record is all it takes to add a column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from typing import Any
+
+import pyarrow as pa
+
+_ARROW_TYPES: dict[Any, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    dt.datetime: pa.timestamp("us", tz="UTC"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorRecord:
+    """One detector of an instrument, numbered as the Butler numbers it."""
+
+    detector: int
+    name: str  # full name, e.g. "R22_S11"
+    group: str  # raft, e.g. "R22"
+    sensor: str  # e.g. "S11"
+    purpose: str = "SCIENCE"  # SCIENCE, WAVEFRONT or GUIDER
+    serial: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ExposureRecord:
+    """What a raw's header says about its exposure (the Butler's ``exposure`` record)."""
+
+    instrument: str
+    exposure: int
+    obs_id: str
+    day_obs: int
+    seq_num: int
+    group: str
+    physical_filter: str
+    observation_type: str
+    observation_reason: str
+    science_program: str
+    target_name: str
+    exposure_time: float
+    dark_time: float
+    datetime_begin: dt.datetime
+    datetime_end: dt.datetime
+    exposure_time_requested: float | None = None
+    tracking_ra: float | None = None
+    tracking_dec: float | None = None
+    sky_angle: float | None = None
+    airmass: float | None = None
+    zenith_angle: float | None = None
+    azimuth: float | None = None
+    can_see_sky: bool | None = None
+    has_simulated_content: bool = False
+    focus_z: float | None = None
+    temperature: float | None = None
+    pressure: float | None = None
+    relative_humidity: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Translation:
+    """The result of translating one raw header: its exposure and its detector."""
+
+    exposure: ExposureRecord
+    detector: DetectorRecord
+
+    def data_id(self) -> dict[str, object]:
+        """The raw's required data id, as the Butler spells it."""
+        return {
+            "instrument": self.exposure.instrument,
+            "exposure": self.exposure.exposure,
+            "detector": self.detector.detector,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset: its identity (type, run, data id). Rows are never changed."""
+
+    dataset_id: str
+    dataset_type: str
+    run: str
+    instrument: str
+    data_id: str  # JSON of the required data id, keys sorted
+    ingested_at: dt.datetime
+    exposure: int | None = None
+    detector: int | None = None
+    physical_filter: str | None = None
+    day_obs: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LocationRecord:
+    """Where a dataset's bytes are in the site's bucket, and in what state.
+
+    ``state`` is ``present`` or ``deleted``; the latest row per dataset is the truth.
+    """
+
+    dataset_id: str
+    key: str
+    size: int
+    checksum: str  # sha256, hex
+    file_name: str  # the original file name
+    state: str
+    recorded_at: dt.datetime
+
+
+def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
+    """Map a field annotation to (arrow type, nullable)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _ARROW_TYPES[args[0]], True
+    return _ARROW_TYPES[annotation], False
+
+
+def arrow_schema(record_type: type) -> pa.Schema:
+    """The Arrow schema of a record type, one column per field, in field order."""
+    hints = typing.get_type_hints(record_type)
+    fields = []
+    for field in dataclasses.fields(record_type):
+        arrow_type, nullable = _arrow_type(hints[field.name])
+        fields.append(pa.field(field.name, arrow_type, nullable=nullable))
+    return pa.schema(fields)
+
+
+def to_arrow(records: typing.Sequence[Any], record_type: type) -> pa.Table:
+    """A table of records, with the schema of their type (empty if there are none)."""
+    schema = arrow_schema(record_type)
+    columns = {f.name: [getattr(r, f.name) for r in records] for f in schema}
+    return pa.Table.from_pydict(columns, schema=schema)

@@ -1,0 +1,148 @@
+"""The catalog's Delta Lake tables: where they live, how rows are appended, compaction.
+
+Every table is append-only: a row is never changed, a newer row for the same key
+supersedes it. That keeps history for time travel and avoids commit conflicts (an
+append never conflicts with an append), so concurrent writers only need a bounded retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import time
+from collections.abc import Mapping
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+
+from .errors import CatalogCommitError
+from .records import DatasetRecord, ExposureRecord, LocationRecord, arrow_schema
+
+COMMIT_ATTEMPTS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """A catalog table: its rows' schema and which rows are current.
+
+    The current row for each ``key`` is the one with the greatest ``order`` value
+    (or the least, with ``keep="first"``).
+    """
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    order: str
+    keep: str = "last"
+
+
+def _with_recorded_at(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False))
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("datasets", arrow_schema(DatasetRecord), ("dataset_id",), "ingested_at", "first"),
+        TableSpec(
+            "exposures",
+            _with_recorded_at(arrow_schema(ExposureRecord)),
+            ("instrument", "exposure"),
+            "recorded_at",
+        ),
+        TableSpec("locations", arrow_schema(LocationRecord), ("dataset_id",), "recorded_at"),
+    )
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogStore:
+    """Where a catalog's tables live: a root URI plus deltalake ``storage_options``.
+
+    Example:
+        >>> store = CatalogStore("s3://summit/_catalog", {"AWS_ENDPOINT_URL": "..."})
+    """
+
+    root: str
+    storage_options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def uri(self, table: str) -> str:
+        return f"{self.root.rstrip('/')}/{table}"
+
+    def open(self, table: str, version: int | None = None) -> DeltaTable | None:
+        """The table at ``version`` (latest by default), or None if it was never created."""
+        try:
+            return DeltaTable(self.uri(table), version=version,
+                              storage_options=dict(self.storage_options))
+        except TableNotFoundError:
+            return None
+
+    def create(self) -> None:
+        """Create every table that does not exist yet (safe to call concurrently)."""
+        for spec in TABLES.values():
+            if self.open(spec.name) is None:
+                self.append(spec.name, spec.schema.empty_table())
+
+    def append(self, table: str, rows: pa.Table) -> None:
+        """Append ``rows`` as one commit, retrying conflicts a bounded number of times."""
+        rows = rows.cast(TABLES[table].schema)
+        last: BaseException | None = None
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                write_deltalake(self.uri(table), rows, mode="append",
+                                storage_options=dict(self.storage_options))
+                return
+            except (CommitFailedError, DeltaError) as exc:
+                # DeltaError covers losing the race to create version 0.
+                last = exc
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+        assert last is not None
+        raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
+
+    def scan(self, table: str, filter: ds.Expression | None = None,
+             columns: list[str] | None = None) -> pa.Table:
+        """Rows of the latest snapshot matching ``filter`` (pushed down to Parquet)."""
+        delta = self.open(table)
+        if delta is None:
+            return TABLES[table].schema.empty_table()
+        return delta.to_pyarrow_dataset().to_table(filter=filter, columns=columns)
+
+    def compact(self, table: str) -> dict[str, object]:
+        """Merge small files into larger ones and write a checkpoint.
+
+        History stays readable: nothing is vacuumed, so time travel keeps working.
+        """
+        delta = self.open(table)
+        if delta is None:
+            return {}
+        metrics = delta.optimize.compact()
+        delta.create_checkpoint()
+        return dict(metrics)
+
+    def load(self, table: str, as_of: dt.datetime | int | None = None) -> pa.Table:
+        """Every row of a table's snapshot (history included): latest, a version or a time."""
+        if isinstance(as_of, int):
+            delta = self.open(table, version=as_of)
+        else:
+            delta = self.open(table)
+            if delta is not None and as_of is not None:
+                try:
+                    delta.load_as_version(as_of)
+                except (DeltaError, ValueError):
+                    delta = None  # the table did not exist yet at that time
+        if delta is None:
+            return TABLES[table].schema.empty_table()
+        return delta.to_pyarrow_table()
+
+    def version_time(self, table: str, version: int) -> dt.datetime:
+        """When ``version`` of ``table`` was committed."""
+        delta = self.open(table)
+        if delta is None:
+            raise LookupError(f"table {table!r} does not exist")
+        for entry in delta.history():
+            if entry.get("version") == version:
+                return dt.datetime.fromtimestamp(entry["timestamp"] / 1000, tz=dt.UTC)
+        raise LookupError(f"table {table!r} has no version {version}")

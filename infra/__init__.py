@@ -1,0 +1,1 @@
+"""Bringing up real servers for OODS: the MinIO community server, built from source."""

@@ -1,0 +1,165 @@
+"""The site configuration: one TOML file per deployment, secrets from the environment.
+
+Lookup order: ``--config`` / ``$OODS_CONFIG`` / ``./oods.toml``; without any of them, the
+embedded default site that ``oods up`` started (its state is kept in ``$OODS_HOME``,
+``./.oods`` by default). ``OODS_*`` variables override single fields.
+
+Example ``oods.toml``::
+
+    [site]
+    endpoint = "http://127.0.0.1:9000"
+    bucket = "summit"
+    # access_key / secret_key: better in $OODS_ACCESS_KEY / $OODS_SECRET_KEY
+
+    [ingest]
+    run = "{instrument}/raw/all"
+    workers = 8
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_BUCKET = "oods"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_CATALOG_PREFIX = "_catalog"
+DEFAULT_RUN = "{instrument}/raw/all"
+DEFAULT_WORKERS = 8
+DEFAULT_BATCH = 1000
+SERVER_STATE = "server.json"
+
+_ENV = {
+    "endpoint": "OODS_ENDPOINT",
+    "bucket": "OODS_BUCKET",
+    "access_key": "OODS_ACCESS_KEY",
+    "secret_key": "OODS_SECRET_KEY",
+    "region": "OODS_REGION",
+}
+
+
+def oods_home() -> Path:
+    """Where the embedded default keeps its server state and data."""
+    return Path(os.environ.get("OODS_HOME", ".oods")).resolve()
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteConfig:
+    """Everything needed to open a site: one bucket on one S3 endpoint."""
+
+    endpoint: str
+    access_key: str = dataclasses.field(repr=False)
+    secret_key: str = dataclasses.field(repr=False)
+    bucket: str = DEFAULT_BUCKET
+    region: str = DEFAULT_REGION
+    catalog_prefix: str = DEFAULT_CATALOG_PREFIX
+    run: str = DEFAULT_RUN
+    workers: int = DEFAULT_WORKERS
+    batch_size: int = DEFAULT_BATCH
+    corrections: Path | None = None
+    source: str = "defaults"
+
+    def __post_init__(self) -> None:
+        if not self.endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"{self.source}: endpoint {self.endpoint!r} must start with "
+                              "http:// or https://")
+        if not self.access_key or not self.secret_key:
+            raise ConfigError(f"{self.source}: no credentials; set OODS_ACCESS_KEY and "
+                              "OODS_SECRET_KEY (or access_key/secret_key in [site])")
+        if self.workers < 1 or self.batch_size < 1:
+            raise ConfigError(f"{self.source}: workers and batch_size must be at least 1")
+        if self.catalog_prefix.strip("/") == "" or "{instrument}" not in self.run:
+            raise ConfigError(f"{self.source}: catalog_prefix must be set and run must "
+                              "contain {instrument}")
+
+    def storage_options(self) -> dict[str, str]:
+        """The deltalake / object_store options for this site's bucket."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "AWS_ALLOW_HTTP": "true" if self.endpoint.startswith("http://") else "false",
+        }
+
+    @property
+    def catalog_root(self) -> str:
+        return f"s3://{self.bucket}/{self.catalog_prefix.strip('/')}"
+
+
+def load_config(path: Path | str | None = None, **overrides: Any) -> SiteConfig:
+    """Find and validate the site configuration.
+
+    Args:
+        path: a TOML file; if None, ``$OODS_CONFIG``, then ``./oods.toml``, then the
+            embedded default started by ``oods up``.
+        overrides: fields to set last (command-line options), None values ignored.
+
+    Raises:
+        ConfigError: no configuration found, unreadable TOML, or invalid values.
+    """
+    path = path or os.environ.get("OODS_CONFIG")
+    if path is None and Path("oods.toml").exists():
+        path = "oods.toml"
+    if path is not None:
+        fields, source = _from_toml(Path(path)), str(path)
+    else:
+        fields, source = _from_embedded(), str(oods_home() / SERVER_STATE)
+    for name, variable in _ENV.items():
+        if os.environ.get(variable):
+            fields[name] = os.environ[variable]
+    fields.setdefault("access_key", os.environ.get("AWS_ACCESS_KEY_ID", ""))
+    fields.setdefault("secret_key", os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    if "endpoint" not in fields:
+        raise ConfigError(f"{source}: [site] endpoint is not set")
+    return _build(fields, source)
+
+
+def _build(fields: dict[str, Any], source: str) -> SiteConfig:
+    known = {f.name for f in dataclasses.fields(SiteConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+    if fields.get("corrections") is not None:
+        fields["corrections"] = Path(fields["corrections"])
+    try:
+        return SiteConfig(**fields, source=source)
+    except TypeError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    fields: dict[str, Any] = dict(data.get("site", {}))
+    ingest = data.get("ingest", {})
+    for key in ("run", "workers", "batch_size", "corrections"):
+        if key in ingest:
+            fields[key] = ingest[key]
+    extra = sorted(set(data) - {"site", "ingest"})
+    if extra:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(extra)}")
+    return fields
+
+
+def _from_embedded() -> dict[str, Any]:
+    state_file = oods_home() / SERVER_STATE
+    if not state_file.exists():
+        raise ConfigError(
+            "no site configured: run `oods up` to start the embedded default, or write "
+            "an oods.toml (see `oods --help`), or pass --config / set $OODS_CONFIG"
+        )
+    state = json.loads(state_file.read_text())
+    return {"endpoint": f"http://127.0.0.1:{state['port']}", "access_key": state["access_key"],
+            "secret_key": state["secret_key"], "bucket": state.get("bucket", DEFAULT_BUCKET)}

@@ -1,0 +1,47 @@
+"""Real servers for the tests: MinIO started once per session on 127.0.0.1.
+
+A server that cannot start fails the run loudly; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.minio_server import MinioServer
+from oods import Site, SiteConfig
+
+_buckets = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
+    server = MinioServer(tmp_path_factory.mktemp("minio") / "data").start()
+    yield server
+    server.stop()
+
+
+def site_config(server: MinioServer, bucket: str, **fields: object) -> SiteConfig:
+    return SiteConfig(endpoint=server.endpoint, access_key=server.access_key,
+                      secret_key=server.secret_key, bucket=bucket, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def site(minio: MinioServer, request: pytest.FixtureRequest) -> Site:
+    """A new, empty site (its own bucket) for each test."""
+    name = request.node.name.lower().replace("_", "-")[:40].strip("-[]")
+    bucket = f"t{next(_buckets):03d}-" + "".join(c for c in name if c.isalnum() or c == "-")
+    return Site.open(site_config(minio, bucket.strip("-")[:60]))
+
+
+@pytest.fixture
+def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated night, written once per test that asks."""
+    from oods.simulate import simulate_night
+
+    out = tmp_path_factory.mktemp("night")
+    simulate_night(out, detectors=4, exposures=5, seed=7, size=16)
+    return out
