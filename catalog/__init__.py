@@ -7,6 +7,7 @@ The catalog knows nothing of S3 beyond where its tables live (a URI and deltalak
 from .errors import (
     CatalogCommitError,
     CatalogError,
+    CatalogReadError,
     HeaderError,
     IdentityConflict,
     MissingHeaderKeyError,
@@ -31,6 +32,7 @@ __all__ = [
     "TABLES",
     "CatalogCommitError",
     "CatalogError",
+    "CatalogReadError",
     "CatalogStore",
     "DatasetRecord",
     "DetectorRecord",

@@ -6,7 +6,8 @@
     │   ├── UnknownInstrumentError       no translator claims the header
     │   └── MissingHeaderKeyError        a translator needs a key that is absent
     ├── IdentityConflict                 same dataset id, different bytes
-    └── CatalogCommitError               a table commit failed after retries
+    ├── CatalogCommitError               a table commit failed after retries
+    └── CatalogReadError                 a table could not be read (store unreachable)
 
 Each error keeps what it names as attributes, so callers can report without parsing.
 """
@@ -70,3 +71,11 @@ class CatalogCommitError(CatalogError):
         self.table = table
         self.attempts = attempts
         super().__init__(f"commit to table {table!r} failed after {attempts} attempts: {cause}")
+
+
+class CatalogReadError(CatalogError):
+    """A catalog table could not be read, e.g. because its store is unreachable."""
+
+    def __init__(self, table: str, cause: BaseException) -> None:
+        self.table = table
+        super().__init__(f"cannot read table {table!r}: {cause}")

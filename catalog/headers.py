@@ -38,7 +38,7 @@ def read_header(data: bytes, source: str) -> dict[str, Any]:
     offset = primary_end + _padded(primary_data)
     _check_size(data, offset, source, "primary HDU")
     index = 1
-    while len(data) - offset >= BLOCK and data.startswith(b"XTENSION=", offset):
+    while data.startswith(b"XTENSION", offset):
         end, size = _scan_header(data, offset, source)
         offset = end + _padded(size)
         _check_size(data, offset, source, f"HDU {index}")

@@ -13,18 +13,22 @@ import duckdb
 
 from .tables import TABLES, CatalogStore, TableSpec
 
+#: The table whose versions number the catalog's versions: every ingest commits it last.
+VERSION_TABLE = "locations"
+
 
 class Snapshot:
     """The catalog's tables as of one moment, queryable with SQL.
 
     Args:
         store: where the tables live.
-        as_of: a commit time (datetime), a version of the ``datasets`` table (int, the
-            other tables are read as of that version's commit time), or None for latest.
+        as_of: a commit time (datetime); or a catalog version (int), which is a version
+            of the ``locations`` table, the table every ingest commits last; or None for
+            the latest commit.
 
     Example:
         >>> snap = Snapshot(store)
-        >>> snap.sql("SELECT count(*) FROM datasets WHERE day_obs = 20250415").fetchone()
+        >>> snap.sql("SELECT count(*) FROM datasets WHERE day_obs = 20250415").fetchall()
     """
 
     def __init__(self, store: CatalogStore, as_of: dt.datetime | int | None = None) -> None:
@@ -37,7 +41,7 @@ class Snapshot:
         """Load the snapshot named by ``as_of`` (the latest commit when it is None)."""
         when: dt.datetime | None
         if isinstance(self.as_of, int):
-            when = self.store.version_time("datasets", self.as_of)
+            when = self.store.version_time(VERSION_TABLE, self.as_of)
         else:
             when = self.as_of
         for spec in TABLES.values():

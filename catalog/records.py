@@ -67,6 +67,8 @@ class ExposureRecord:
     temperature: float | None = None
     pressure: float | None = None
     relative_humidity: float | None = None
+    seq_start: int | None = None  # first seq_num of this exposure's sequence (visit)
+    seq_end: int | None = None  # last seq_num of that sequence (may not exist yet)
 
 
 @dataclasses.dataclass(frozen=True)

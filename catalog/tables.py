@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from .errors import CatalogCommitError
+from .errors import CatalogCommitError, CatalogReadError
 from .records import DatasetRecord, ExposureRecord, LocationRecord, arrow_schema
 
 COMMIT_ATTEMPTS = 8
@@ -79,6 +79,8 @@ class CatalogStore:
                               storage_options=dict(self.storage_options))
         except TableNotFoundError:
             return None
+        except (DeltaError, OSError) as exc:
+            raise CatalogReadError(table, exc) from exc
 
     def create(self) -> None:
         """Create every table that does not exist yet (safe to call concurrently)."""
@@ -95,7 +97,7 @@ class CatalogStore:
                 write_deltalake(self.uri(table), rows, mode="append",
                                 storage_options=dict(self.storage_options))
                 return
-            except (CommitFailedError, DeltaError) as exc:
+            except (CommitFailedError, DeltaError, OSError) as exc:
                 # DeltaError covers losing the race to create version 0.
                 last = exc
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
@@ -108,7 +110,10 @@ class CatalogStore:
         delta = self.open(table)
         if delta is None:
             return TABLES[table].schema.empty_table()
-        return delta.to_pyarrow_dataset().to_table(filter=filter, columns=columns)
+        try:
+            return delta.to_pyarrow_dataset().to_table(filter=filter, columns=columns)
+        except (DeltaError, OSError) as exc:
+            raise CatalogReadError(table, exc) from exc
 
     def compact(self, table: str) -> dict[str, object]:
         """Merge small files into larger ones and write a checkpoint.
@@ -122,27 +127,39 @@ class CatalogStore:
         delta.create_checkpoint()
         return dict(metrics)
 
-    def load(self, table: str, as_of: dt.datetime | int | None = None) -> pa.Table:
-        """Every row of a table's snapshot (history included): latest, a version or a time."""
-        if isinstance(as_of, int):
-            delta = self.open(table, version=as_of)
-        else:
-            delta = self.open(table)
-            if delta is not None and as_of is not None:
-                try:
-                    delta.load_as_version(as_of)
-                except (DeltaError, ValueError):
-                    delta = None  # the table did not exist yet at that time
+    def load(self, table: str, as_of: dt.datetime | None = None) -> pa.Table:
+        """Every row of a table's snapshot, history included: the latest, or as of a time."""
+        version = None
+        if as_of is not None:
+            version = self.version_at(table, as_of)
+            if version is None:
+                return TABLES[table].schema.empty_table()  # nothing committed yet then
+        delta = self.open(table, version=version)
         if delta is None:
             return TABLES[table].schema.empty_table()
-        return delta.to_pyarrow_table()
+        try:
+            return delta.to_pyarrow_table()
+        except (DeltaError, OSError) as exc:
+            raise CatalogReadError(table, exc) from exc
+
+    def version_at(self, table: str, when: dt.datetime) -> int | None:
+        """The last version of ``table`` committed at or before ``when``, if any.
+
+        Uses the commit timestamps the writers recorded (deltalake's own time travel
+        uses object modification times, which lag them by milliseconds).
+        """
+        limit = when.timestamp() * 1000
+        versions = [entry["version"] for entry in self._history(table)
+                    if entry.get("timestamp", 0) <= limit]
+        return max(versions, default=None)
 
     def version_time(self, table: str, version: int) -> dt.datetime:
         """When ``version`` of ``table`` was committed."""
-        delta = self.open(table)
-        if delta is None:
-            raise LookupError(f"table {table!r} does not exist")
-        for entry in delta.history():
+        for entry in self._history(table):
             if entry.get("version") == version:
                 return dt.datetime.fromtimestamp(entry["timestamp"] / 1000, tz=dt.UTC)
         raise LookupError(f"table {table!r} has no version {version}")
+
+    def _history(self, table: str) -> list[dict[str, object]]:
+        delta = self.open(table)
+        return [] if delta is None else list(delta.history())

@@ -81,7 +81,7 @@ def main(ctx: click.Context, config: Path | None, debug: bool) -> None:
     """OODS: the observatory's on-site file cache and catalog.
 
     \b
-    Quick start (embedded default site on a local MinIO):
+    Example (quick start, the embedded default site on a local MinIO):
       oods up
       oods simulate --out night
       oods ingest night
@@ -205,7 +205,11 @@ def query(obj: Context, sql: str, fmt: str, as_of: str | None) -> None:
     if as_of is None:
         relation = site.sql(sql)
     else:
-        relation = site.snapshot(_parse_as_of(as_of)).sql(sql)
+        try:
+            snapshot = site.snapshot(_parse_as_of(as_of))
+        except LookupError as exc:  # no such version: a usage error, not a traceback
+            raise click.BadParameter(str(exc), param_hint="--as-of") from None
+        relation = snapshot.sql(sql)
     _render(relation, fmt)
 
 
@@ -258,7 +262,12 @@ def url(obj: Context, dataset_id: str | None, exposure: int | None, detector: in
 
 @main.group(name="catalog")
 def catalog_group() -> None:
-    """Maintain the catalog tables."""
+    """Maintain the catalog tables.
+
+    \b
+    Example:
+      oods catalog compact
+    """
 
 
 @catalog_group.command()

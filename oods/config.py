@@ -109,6 +109,8 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> SiteConfig:
         path = "oods.toml"
     if path is not None:
         fields, source = _from_toml(Path(path)), str(path)
+    elif os.environ.get(_ENV["endpoint"]):
+        fields, source = {}, "environment"  # configured by OODS_* variables alone
     else:
         fields, source = _from_embedded(), str(oods_home() / SERVER_STATE)
     for name, variable in _ENV.items():
@@ -122,17 +124,33 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> SiteConfig:
     return _build(fields, source)
 
 
+_INTEGER_FIELDS = ("workers", "batch_size")
+
+
 def _build(fields: dict[str, Any], source: str) -> SiteConfig:
-    known = {f.name for f in dataclasses.fields(SiteConfig)}
+    known = {f.name for f in dataclasses.fields(SiteConfig)} - {"source"}
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+    for name, value in fields.items():
+        # Checked here so a wrong TOML type is a ConfigError, not an AttributeError later;
+        # the value itself is never shown (it may be a secret).
+        if name in _INTEGER_FIELDS:
+            valid, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        else:
+            valid, kind = isinstance(value, (str, Path) if name == "corrections" else str), \
+                "a string"
+        if not valid:
+            raise ConfigError(f"{source}: {name} must be {kind}, not {type(value).__name__}")
     if fields.get("corrections") is not None:
         fields["corrections"] = Path(fields["corrections"])
     try:
         return SiteConfig(**fields, source=source)
     except TypeError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+_INGEST_KEYS = {"run", "workers", "batch_size", "corrections"}
 
 
 def _from_toml(path: Path) -> dict[str, Any]:
@@ -142,14 +160,17 @@ def _from_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    fields: dict[str, Any] = dict(data.get("site", {}))
-    ingest = data.get("ingest", {})
-    for key in ("run", "workers", "batch_size", "corrections"):
-        if key in ingest:
-            fields[key] = ingest[key]
     extra = sorted(set(data) - {"site", "ingest"})
     if extra:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(extra)}")
+    site, ingest = data.get("site", {}), data.get("ingest", {})
+    if not isinstance(site, dict) or not isinstance(ingest, dict):
+        raise ConfigError(f"{path}: [site] and [ingest] must be tables")
+    unknown = sorted(set(ingest) - _INGEST_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) in [ingest]: {', '.join(unknown)}")
+    fields: dict[str, Any] = dict(site)
+    fields.update(ingest)
     return fields
 
 

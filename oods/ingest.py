@@ -184,7 +184,13 @@ def _ingest_batch(site: Site, pool: ThreadPoolExecutor, batch: Sequence[Path], r
         else:
             prepared.append(item)
 
-    to_upload = _check_identities(site, prepared, report, progress)
+    try:
+        to_upload = _check_identities(site, prepared, report, progress)
+    except CatalogError as exc:
+        report.results.extend(p.result("failed", INGEST, f"catalog: {exc}") for p in prepared)
+        for _ in prepared:
+            _tick(progress)
+        return
     uploaded: list[_Prepared] = []
     for item, failure in zip(to_upload, pool.map(lambda p: _upload(site, p), to_upload),
                              strict=True):
@@ -359,4 +365,4 @@ def _mismatch(kept: ExposureRecord, other: ExposureRecord) -> str:
     shown = ", ".join(f"{f}: kept {getattr(kept, f)!r}, header says {getattr(other, f)!r}"
                       for f in fields)
     return (f"exposure {kept.instrument} {kept.exposure}: headers disagree ({shown}); "
-            "the first record stands, use `oods records update` to correct it")
+            "the first record stands")

@@ -18,7 +18,7 @@ class Site:
 
     Example:
         >>> site = Site.open()                      # the embedded default
-        >>> site.sql("SELECT count(*) FROM datasets").fetchone()
+        >>> site.sql("SELECT count(*) FROM datasets").fetchall()
     """
 
     def __init__(self, config: SiteConfig) -> None:

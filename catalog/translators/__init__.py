@@ -1,11 +1,43 @@
-"""Per-instrument header translators; add an instrument by adding one module here."""
+"""Per-instrument header translators; add an instrument by adding one module here.
+
+``lsst`` holds what the Rubin cameras share; ``lsstcam``, ``comcam`` and ``latiss`` the
+differences, each mirroring the obs_lsst translator of the same camera so that records
+and dataset ids agree with a Butler repository. ``focalplane`` numbers the detectors;
+``corrections`` applies per-observation header corrections before translation.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .base import Translator
+from .comcam import LSSTComCamTranslator
+from .corrections import Corrections, load_corrections
+from .latiss import LATISSTranslator
 from .lsstcam import LSSTCamTranslator
 
 #: Tried in order; the first whose ``can_translate`` accepts a header translates it.
-TRANSLATORS: tuple[type[Translator], ...] = (LSSTCamTranslator,)
+#: Each test is strict (exact INSTRUME values), so the order does not matter.
+TRANSLATORS: tuple[type[Translator], ...] = (
+    LSSTCamTranslator,
+    LSSTComCamTranslator,
+    LATISSTranslator,
+)
 
-__all__ = ["TRANSLATORS", "Translator"]
+
+def find_translator(header: Mapping[str, Any]) -> type[Translator] | None:
+    """The translator class that claims ``header``, or None for unknown instruments."""
+    return next((t for t in TRANSLATORS if t.can_translate(header)), None)
+
+
+__all__ = [
+    "TRANSLATORS",
+    "Corrections",
+    "LATISSTranslator",
+    "LSSTCamTranslator",
+    "LSSTComCamTranslator",
+    "Translator",
+    "find_translator",
+    "load_corrections",
+]
