@@ -8,7 +8,7 @@ from typing import Any
 
 from astropy.io import fits
 
-from .errors import HeaderError, NotFitsError, UnknownInstrumentError
+from .errors import NotFitsError, UnknownInstrumentError
 from .records import Translation
 from .translators import TRANSLATORS
 

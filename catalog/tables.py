@@ -75,8 +75,9 @@ class CatalogStore:
     def open(self, table: str, version: int | None = None) -> DeltaTable | None:
         """The table at ``version`` (latest by default), or None if it was never created."""
         try:
-            return DeltaTable(self.uri(table), version=version,
-                              storage_options=dict(self.storage_options))
+            return DeltaTable(
+                self.uri(table), version=version, storage_options=dict(self.storage_options)
+            )
         except TableNotFoundError:
             return None
         except (DeltaError, OSError) as exc:
@@ -94,8 +95,9 @@ class CatalogStore:
         last: BaseException | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                write_deltalake(self.uri(table), rows, mode="append",
-                                storage_options=dict(self.storage_options))
+                write_deltalake(
+                    self.uri(table), rows, mode="append", storage_options=dict(self.storage_options)
+                )
                 return
             except (CommitFailedError, DeltaError, OSError) as exc:
                 # DeltaError covers losing the race to create version 0.
@@ -104,8 +106,9 @@ class CatalogStore:
         assert last is not None
         raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
 
-    def scan(self, table: str, filter: ds.Expression | None = None,
-             columns: list[str] | None = None) -> pa.Table:
+    def scan(
+        self, table: str, filter: ds.Expression | None = None, columns: list[str] | None = None
+    ) -> pa.Table:
         """Rows of the latest snapshot matching ``filter`` (pushed down to Parquet)."""
         delta = self.open(table)
         if delta is None:
@@ -149,8 +152,9 @@ class CatalogStore:
         uses object modification times, which lag them by milliseconds).
         """
         limit = when.timestamp() * 1000
-        versions = [entry["version"] for entry in self._history(table)
-                    if entry.get("timestamp", 0) <= limit]
+        versions = [
+            entry["version"] for entry in self._history(table) if entry.get("timestamp", 0) <= limit
+        ]
         return max(versions, default=None)
 
     def version_time(self, table: str, version: int) -> dt.datetime:

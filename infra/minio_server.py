@@ -6,6 +6,7 @@ The server is the real MinIO community build, pinned below; it is built once int
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -49,7 +50,10 @@ def minio_binary() -> Path:
     env = {**os.environ, "GOBIN": str(TOOLS_BIN), "GOFLAGS": "-buildvcs=false"}
     result = subprocess.run(
         [go, "install", f"{MINIO_MODULE}@{MINIO_VERSION}"],
-        env=env, capture_output=True, text=True, cwd=str(TOOLS_BIN),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=str(TOOLS_BIN),
     )
     if result.returncode != 0 or not binary.exists():
         raise MinioError(f"go install of MinIO failed:\n{result.stderr[-4000:]}")
@@ -113,10 +117,20 @@ class MinioServer:
         console = free_port()
         with open(self.log_path, "ab") as log:
             process = subprocess.Popen(
-                [str(binary), "server", str(self.data_dir), "--quiet",
-                 "--address", f"127.0.0.1:{self.port}",
-                 "--console-address", f"127.0.0.1:{console}"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    str(binary),
+                    "server",
+                    str(self.data_dir),
+                    "--quiet",
+                    "--address",
+                    f"127.0.0.1:{self.port}",
+                    "--console-address",
+                    f"127.0.0.1:{console}",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=detach,
             )
         self.pid = process.pid
@@ -129,8 +143,9 @@ class MinioServer:
                 return self
             time.sleep(0.1)
         self.stop()
-        raise MinioError(f"MinIO did not become healthy in {START_TIMEOUT:.0f}s: "
-                         f"{self._log_tail()}")
+        raise MinioError(
+            f"MinIO did not become healthy in {START_TIMEOUT:.0f}s: {self._log_tail()}"
+        )
 
     def healthy(self) -> bool:
         try:
@@ -190,10 +205,8 @@ def _terminate(pid: int, timeout: float) -> None:
         if _is_zombie(pid):
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _is_zombie(pid: int) -> bool:

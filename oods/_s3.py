@@ -56,8 +56,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def put_new(client: Any, bucket: str, key: str, body: BinaryIO, sha256: bytes,
-            metadata: dict[str, str]) -> bool:
+def put_new(
+    client: Any, bucket: str, key: str, body: BinaryIO, sha256: bytes, metadata: dict[str, str]
+) -> bool:
     """Create ``key`` only if it does not exist, verified by the server against ``sha256``.
 
     Returns:
@@ -68,9 +69,13 @@ def put_new(client: Any, bucket: str, key: str, body: BinaryIO, sha256: bytes,
     """
     try:
         client.put_object(
-            Bucket=bucket, Key=key, Body=body, IfNoneMatch="*",
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            IfNoneMatch="*",
             ChecksumSHA256=base64.b64encode(sha256).decode(),
-            Metadata=metadata, Tagging=f"{RETENTION_TAG}={HOLD}",
+            Metadata=metadata,
+            Tagging=f"{RETENTION_TAG}={HOLD}",
         )
         return True
     except TRANSPORT_ERRORS as exc:

@@ -72,8 +72,12 @@ class OodsGroup(click.Group):
 
 
 @click.group(cls=OodsGroup)
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="OODS_CONFIG",
-              help="Site config (TOML). Default: ./oods.toml, else the embedded default.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="OODS_CONFIG",
+    help="Site config (TOML). Default: ./oods.toml, else the embedded default.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.version_option(package_name="oods")
 @click.pass_context
@@ -91,8 +95,11 @@ def main(ctx: click.Context, config: Path | None, debug: bool) -> None:
 
 
 @main.command()
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path),
-              help="Where MinIO keeps its data. Default: $OODS_HOME/data (./.oods/data).")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where MinIO keeps its data. Default: $OODS_HOME/data (./.oods/data).",
+)
 @click.option("--port", type=int, default=0, help="Port on 127.0.0.1. Default: a free one.")
 def up(data: Path | None, port: int) -> None:
     """Start the embedded MinIO server in the background.
@@ -111,8 +118,11 @@ def up(data: Path | None, port: int) -> None:
 
 
 @main.command()
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path),
-              help="Only stop the server if it serves this folder.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Only stop the server if it serves this folder.",
+)
 def down(data: Path | None) -> None:
     """Stop the embedded MinIO server (its data stays).
 
@@ -121,23 +131,42 @@ def down(data: Path | None) -> None:
       oods down
     """
     server = embedded.stop(data)
-    click.echo("no embedded server running" if server is None
-               else f"stopped MinIO at {server.endpoint}")
+    click.echo(
+        "no embedded server running" if server is None else f"stopped MinIO at {server.endpoint}"
+    )
 
 
 @main.command()
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the night into.")
-@click.option("--detectors", default=9, show_default=True, type=click.IntRange(1, 205),
-              help="Detectors per exposure (of LSSTCam's 205, in Butler order).")
-@click.option("--exposures", default=10, show_default=True, type=click.IntRange(1),
-              help="Exposures in the night (biases, darks, flats, then science).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the night into.",
+)
+@click.option(
+    "--detectors",
+    default=9,
+    show_default=True,
+    type=click.IntRange(1, 205),
+    help="Detectors per exposure (of LSSTCam's 205, in Butler order).",
+)
+@click.option(
+    "--exposures",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Exposures in the night (biases, darks, flats, then science).",
+)
 @click.option("--seed", default=1, show_default=True, help="Same seed, same bytes.")
-@click.option("--size", default=64, show_default=True, type=click.IntRange(1),
-              help="Image side in pixels (int32; 2900 gives ~32 MB files).")
+@click.option(
+    "--size",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Image side in pixels (int32; 2900 gives ~32 MB files).",
+)
 @click.option("--day-obs", default=DEFAULT_DAY_OBS, show_default=True, help="Observing day.")
-def simulate(out: Path, detectors: int, exposures: int, seed: int, size: int,
-             day_obs: int) -> None:
+def simulate(out: Path, detectors: int, exposures: int, seed: int, size: int, day_obs: int) -> None:
     """Write a synthetic LSSTCam night of raw FITS files.
 
     \b
@@ -179,9 +208,11 @@ def ingest(obj: Context, paths: Sequence[Path], run: str | None, as_json: bool) 
         for warning in report.warnings:
             click.echo(f"warning: {warning}", err=True)
         s = report.summary()
-        click.echo(f"ingested {s['ingested']}, skipped {s['skipped']} (already there), "
-                   f"failed {s['failed']} ({s['metadata_failures']} metadata, "
-                   f"{s['ingest_failures']} ingest) in {s['seconds']}s")
+        click.echo(
+            f"ingested {s['ingested']}, skipped {s['skipped']} (already there), "
+            f"failed {s['failed']} ({s['metadata_failures']} metadata, "
+            f"{s['ingest_failures']} ingest) in {s['seconds']}s"
+        )
     if report.failed:
         sys.exit(EXIT_PARTIAL)
 
@@ -222,17 +253,34 @@ def query(obj: Context, sql: str, fmt: str, as_of: str | None) -> None:
 @click.option("--limit", type=int, help="At most this many rows.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_context
-def ls(obj: Context, dataset_type: str | None, instrument: str | None, day_obs: int | None,
-       exposure: int | None, detector: int | None, limit: int | None, fmt: str) -> None:
+def ls(
+    obj: Context,
+    dataset_type: str | None,
+    instrument: str | None,
+    day_obs: int | None,
+    exposure: int | None,
+    detector: int | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """List datasets present in the site.
 
     \b
     Example:
       oods ls --day-obs 20250601 --detector 4
     """
-    _render(list_datasets(obj.site, dataset_type=dataset_type, instrument=instrument,
-                          day_obs=day_obs, exposure=exposure, detector=detector, limit=limit),
-            fmt)
+    _render(
+        list_datasets(
+            obj.site,
+            dataset_type=dataset_type,
+            instrument=instrument,
+            day_obs=day_obs,
+            exposure=exposure,
+            detector=detector,
+            limit=limit,
+        ),
+        fmt,
+    )
 
 
 @main.command()
@@ -240,11 +288,22 @@ def ls(obj: Context, dataset_type: str | None, instrument: str | None, day_obs: 
 @click.option("--exposure", type=int, help="Exposure id (with --detector).")
 @click.option("--detector", type=int, help="Detector number (with --exposure).")
 @click.option("--instrument", help="Needed only if two instruments share the exposure id.")
-@click.option("--expires", default=3600, show_default=True, type=click.IntRange(1, 604800),
-              help="Seconds the URL stays valid.")
+@click.option(
+    "--expires",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1, 604800),
+    help="Seconds the URL stays valid.",
+)
 @pass_context
-def url(obj: Context, dataset_id: str | None, exposure: int | None, detector: int | None,
-        instrument: str | None, expires: int) -> None:
+def url(
+    obj: Context,
+    dataset_id: str | None,
+    exposure: int | None,
+    detector: int | None,
+    instrument: str | None,
+    expires: int,
+) -> None:
     """Print a presigned S3 URL for one dataset.
 
     \b
@@ -255,8 +314,7 @@ def url(obj: Context, dataset_id: str | None, exposure: int | None, detector: in
     if dataset_id is None and (exposure is None or detector is None):
         raise click.UsageError("give a DATASET_ID, or both --exposure and --detector")
     site = obj.site
-    found = locate(site, dataset_id, exposure=exposure, detector=detector,
-                   instrument=instrument)
+    found = locate(site, dataset_id, exposure=exposure, detector=detector, instrument=instrument)
     click.echo(site.presigned_url(found.key, expires))
 
 
@@ -286,8 +344,10 @@ def compact(obj: Context) -> None:
     site = obj.site
     for name in TABLES:
         metrics = site.store.compact(name)
-        click.echo(f"{name}: {metrics.get('numFilesRemoved', 0)} files merged into "
-                   f"{metrics.get('numFilesAdded', 0)}")
+        click.echo(
+            f"{name}: {metrics.get('numFilesRemoved', 0)} files merged into "
+            f"{metrics.get('numFilesAdded', 0)}"
+        )
 
 
 @contextlib.contextmanager
@@ -306,8 +366,9 @@ def _parse_as_of(text: str) -> int | dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither a version nor an ISO time",
-                                 param_hint="--as-of") from None
+        raise click.BadParameter(
+            f"{text!r} is neither a version nor an ISO time", param_hint="--as-of"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -321,18 +382,19 @@ def _render(relation: duckdb.DuckDBPyRelation | None, fmt: str) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
-        click.echo(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2,
-                              default=str))
+        click.echo(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2, default=str)
+        )
     else:
         click.echo(_table(columns, rows))
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in r]
-                                           for r in rows]
+    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+    lines = [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)

@@ -67,16 +67,20 @@ class SiteConfig:
 
     def __post_init__(self) -> None:
         if not self.endpoint.startswith(("http://", "https://")):
-            raise ConfigError(f"{self.source}: endpoint {self.endpoint!r} must start with "
-                              "http:// or https://")
+            raise ConfigError(
+                f"{self.source}: endpoint {self.endpoint!r} must start with http:// or https://"
+            )
         if not self.access_key or not self.secret_key:
-            raise ConfigError(f"{self.source}: no credentials; set OODS_ACCESS_KEY and "
-                              "OODS_SECRET_KEY (or access_key/secret_key in [site])")
+            raise ConfigError(
+                f"{self.source}: no credentials; set OODS_ACCESS_KEY and "
+                "OODS_SECRET_KEY (or access_key/secret_key in [site])"
+            )
         if self.workers < 1 or self.batch_size < 1:
             raise ConfigError(f"{self.source}: workers and batch_size must be at least 1")
         if self.catalog_prefix.strip("/") == "" or "{instrument}" not in self.run:
-            raise ConfigError(f"{self.source}: catalog_prefix must be set and run must "
-                              "contain {instrument}")
+            raise ConfigError(
+                f"{self.source}: catalog_prefix must be set and run must contain {{instrument}}"
+            )
 
     def storage_options(self) -> dict[str, str]:
         """The deltalake / object_store options for this site's bucket."""
@@ -138,8 +142,10 @@ def _build(fields: dict[str, Any], source: str) -> SiteConfig:
         if name in _INTEGER_FIELDS:
             valid, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
         else:
-            valid, kind = isinstance(value, (str, Path) if name == "corrections" else str), \
-                "a string"
+            valid, kind = (
+                isinstance(value, (str, Path) if name == "corrections" else str),
+                "a string",
+            )
         if not valid:
             raise ConfigError(f"{source}: {name} must be {kind}, not {type(value).__name__}")
     if fields.get("corrections") is not None:
@@ -182,5 +188,9 @@ def _from_embedded() -> dict[str, Any]:
             "an oods.toml (see `oods --help`), or pass --config / set $OODS_CONFIG"
         )
     state = json.loads(state_file.read_text())
-    return {"endpoint": f"http://127.0.0.1:{state['port']}", "access_key": state["access_key"],
-            "secret_key": state["secret_key"], "bucket": state.get("bucket", DEFAULT_BUCKET)}
+    return {
+        "endpoint": f"http://127.0.0.1:{state['port']}",
+        "access_key": state["access_key"],
+        "secret_key": state["secret_key"],
+        "bucket": state.get("bucket", DEFAULT_BUCKET),
+    }

@@ -33,13 +33,24 @@ class Located:
     checksum: str
 
 
-def list_datasets(site: Site, *, dataset_type: str | None = None, instrument: str | None = None,
-                  day_obs: int | None = None, exposure: int | None = None,
-                  detector: int | None = None, limit: int | None = None
-                  ) -> duckdb.DuckDBPyRelation:
+def list_datasets(
+    site: Site,
+    *,
+    dataset_type: str | None = None,
+    instrument: str | None = None,
+    day_obs: int | None = None,
+    exposure: int | None = None,
+    detector: int | None = None,
+    limit: int | None = None,
+) -> duckdb.DuckDBPyRelation:
     """Present datasets matching every filter given, ordered by exposure and detector."""
-    filters = {"dataset_type": dataset_type, "instrument": instrument, "day_obs": day_obs,
-               "exposure": exposure, "detector": detector}
+    filters = {
+        "dataset_type": dataset_type,
+        "instrument": instrument,
+        "day_obs": day_obs,
+        "exposure": exposure,
+        "detector": detector,
+    }
     used = {k: v for k, v in filters.items() if v is not None}
     where = "".join(f" AND {column} = ${column}" for column in used)
     query = f"SELECT * FROM ({_PRESENT}) WHERE true{where} ORDER BY exposure, detector, key"
@@ -48,21 +59,33 @@ def list_datasets(site: Site, *, dataset_type: str | None = None, instrument: st
     return site.sql(query, used or None)
 
 
-def locate(site: Site, dataset_id: str | None = None, *, exposure: int | None = None,
-           detector: int | None = None, instrument: str | None = None,
-           dataset_type: str = "raw") -> Located:
+def locate(
+    site: Site,
+    dataset_id: str | None = None,
+    *,
+    exposure: int | None = None,
+    detector: int | None = None,
+    instrument: str | None = None,
+    dataset_type: str = "raw",
+) -> Located:
     """The object of one dataset, by id or by exposure + detector.
 
     Raises:
         DatasetNotFound: nothing present matches, or exposure + detector is ambiguous.
     """
     if dataset_id is not None:
-        rows = site.sql(f"SELECT * FROM ({_PRESENT}) WHERE dataset_id = $id",
-                        {"id": dataset_id}).fetchall()
+        rows = site.sql(
+            f"SELECT * FROM ({_PRESENT}) WHERE dataset_id = $id", {"id": dataset_id}
+        ).fetchall()
         what = f"dataset {dataset_id}"
     elif exposure is not None and detector is not None:
-        rows = list_datasets(site, dataset_type=dataset_type, instrument=instrument,
-                             exposure=exposure, detector=detector).fetchall()
+        rows = list_datasets(
+            site,
+            dataset_type=dataset_type,
+            instrument=instrument,
+            exposure=exposure,
+            detector=detector,
+        ).fetchall()
         what = f"{dataset_type} of exposure {exposure} detector {detector}"
     else:
         raise DatasetNotFound("give a dataset id, or both an exposure and a detector")
@@ -71,5 +94,6 @@ def locate(site: Site, dataset_id: str | None = None, *, exposure: int | None = 
     if len(rows) > 1:
         raise DatasetNotFound(f"{what} is ambiguous ({len(rows)} datasets): give --instrument")
     row = rows[0]
-    return Located(dataset_id=row[0], dataset_type=row[1], key=row[8], size=row[9],
-                   checksum=row[10])
+    return Located(
+        dataset_id=row[0], dataset_type=row[1], key=row[8], size=row[9], checksum=row[10]
+    )

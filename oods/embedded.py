@@ -65,6 +65,9 @@ def stop(data: Path | None = None) -> MinioServer | None:
 
 def state(server: MinioServer) -> dict[str, object]:
     """What may be shown of a server: never its secret."""
-    return {"endpoint": server.endpoint, "data": str(server.data_dir), "pid": server.pid,
-            "state_file": str(state_file())}
-
+    return {
+        "endpoint": server.endpoint,
+        "data": str(server.data_dir),
+        "pid": server.pid,
+        "state_file": str(state_file()),
+    }

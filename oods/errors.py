@@ -1,9 +1,9 @@
 """Errors raised by the site layer.
 
-    OodsError
-    ├── ConfigError(ValueError)      the site configuration is missing or invalid
-    ├── StorageError                 the object store refused or failed a request
-    └── IngestRejected               a file could not be ingested (kept per file in reports)
+OodsError
+├── ConfigError(ValueError)      the site configuration is missing or invalid
+├── StorageError                 the object store refused or failed a request
+└── IngestRejected               a file could not be ingested (kept per file in reports)
 """
 
 from __future__ import annotations

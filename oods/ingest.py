@@ -126,10 +126,12 @@ class _Prepared:
     def checksum(self) -> str:
         return self.sha256.hex()
 
-    def result(self, status: str, failure: str | None = None,
-               reason: str | None = None) -> FileResult:
-        return FileResult(str(self.path), status, self.dataset_id, self.key, self.size,
-                          failure, reason)
+    def result(
+        self, status: str, failure: str | None = None, reason: str | None = None
+    ) -> FileResult:
+        return FileResult(
+            str(self.path), status, self.dataset_id, self.key, self.size, failure, reason
+        )
 
 
 def find_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -143,8 +145,13 @@ def find_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def ingest(site: Site, paths: Iterable[str | Path], run: str | None = None,
-           dataset_type: str = "raw", progress: Progress | None = None) -> IngestReport:
+def ingest(
+    site: Site,
+    paths: Iterable[str | Path],
+    run: str | None = None,
+    dataset_type: str = "raw",
+    progress: Progress | None = None,
+) -> IngestReport:
     """Ingest raw files (or folders of them) into a site.
 
     Args:
@@ -168,14 +175,20 @@ def ingest(site: Site, paths: Iterable[str | Path], run: str | None = None,
     with ThreadPoolExecutor(site.config.workers) as pool:
         for start in range(0, len(files), batch_size):
             batch = files[start : start + batch_size]
-            _ingest_batch(site, pool, batch, run or site.config.run, dataset_type, report,
-                          progress)
+            _ingest_batch(site, pool, batch, run or site.config.run, dataset_type, report, progress)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _ingest_batch(site: Site, pool: ThreadPoolExecutor, batch: Sequence[Path], run: str,
-                  dataset_type: str, report: IngestReport, progress: Progress | None) -> None:
+def _ingest_batch(
+    site: Site,
+    pool: ThreadPoolExecutor,
+    batch: Sequence[Path],
+    run: str,
+    dataset_type: str,
+    report: IngestReport,
+    progress: Progress | None,
+) -> None:
     prepared: list[_Prepared] = []
     for item in pool.map(lambda p: _prepare(p, run, dataset_type), batch):
         if isinstance(item, FileResult):
@@ -192,8 +205,9 @@ def _ingest_batch(site: Site, pool: ThreadPoolExecutor, batch: Sequence[Path], r
             _tick(progress)
         return
     uploaded: list[_Prepared] = []
-    for item, failure in zip(to_upload, pool.map(lambda p: _upload(site, p), to_upload),
-                             strict=True):
+    for item, failure in zip(
+        to_upload, pool.map(lambda p: _upload(site, p), to_upload), strict=True
+    ):
         if failure is None:
             uploaded.append(item)
         else:
@@ -204,8 +218,10 @@ def _ingest_batch(site: Site, pool: ThreadPoolExecutor, batch: Sequence[Path], r
     try:
         _commit(site, uploaded, dataset_type, run, report)
     except CatalogError as exc:
-        reason = f"catalog commit failed ({exc}); the bytes are stored and the next ingest " \
-                 "of this file will catalog them"
+        reason = (
+            f"catalog commit failed ({exc}); the bytes are stored and the next ingest "
+            "of this file will catalog them"
+        )
         report.results.extend(p.result("failed", INGEST, reason) for p in uploaded)
     else:
         report.results.extend(p.result("ingested") for p in uploaded)
@@ -224,8 +240,9 @@ def _prepare(path: Path, run: str, dataset_type: str) -> _Prepared | FileResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return FileResult(source, "failed", failure=INGEST,
-                          reason=f"unreadable: {exc.strerror or exc}")
+        return FileResult(
+            source, "failed", failure=INGEST, reason=f"unreadable: {exc.strerror or exc}"
+        )
     try:
         translation = translate_header(read_header(data, source), source)
     except HeaderError as exc:
@@ -243,14 +260,18 @@ def _prepare(path: Path, run: str, dataset_type: str) -> _Prepared | FileResult:
     )
 
 
-def _check_identities(site: Site, prepared: list[_Prepared], report: IngestReport,
-                      progress: Progress | None) -> list[_Prepared]:
+def _check_identities(
+    site: Site, prepared: list[_Prepared], report: IngestReport, progress: Progress | None
+) -> list[_Prepared]:
     """Drop files already ingested (same bytes) and conflicts (other bytes)."""
     ids = sorted({p.dataset_id for p in prepared})
     current: dict[str, tuple[str, str]] = {}
     if ids:
-        rows = site.store.scan("locations", pc.field("dataset_id").isin(ids),
-                               ["dataset_id", "checksum", "state", "recorded_at"])
+        rows = site.store.scan(
+            "locations",
+            pc.field("dataset_id").isin(ids),
+            ["dataset_id", "checksum", "state", "recorded_at"],
+        )
         for row in sorted(rows.to_pylist(), key=lambda r: r["recorded_at"]):
             current[row["dataset_id"]] = (row["checksum"], row["state"])
     accepted: dict[str, _Prepared] = {}
@@ -290,12 +311,15 @@ def _upload(site: Site, item: _Prepared) -> str | None:
         return f"unreadable: {exc.strerror or exc}"
     if existing == item.checksum:
         return None  # left by an earlier run that stopped before its commit
-    return (f"{item.key} already holds different bytes (sha256 {str(existing)[:12]}…); "
-            "nothing was overwritten")
+    return (
+        f"{item.key} already holds different bytes (sha256 {str(existing)[:12]}…); "
+        "nothing was overwritten"
+    )
 
 
-def _commit(site: Site, items: list[_Prepared], dataset_type: str, run: str,
-            report: IngestReport) -> None:
+def _commit(
+    site: Site, items: list[_Prepared], dataset_type: str, run: str, report: IngestReport
+) -> None:
     """Commit one batch: exposures first, then datasets, then locations.
 
     Readers treat a dataset as present only once its location is committed, so a crash
@@ -305,8 +329,9 @@ def _commit(site: Site, items: list[_Prepared], dataset_type: str, run: str,
     exposures = _new_exposures(site, [p.translation.exposure for p in items], report)
     if exposures:
         table = to_arrow(exposures, ExposureRecord)
-        table = table.append_column("recorded_at", pa.array([now] * len(exposures),
-                                                            pa.timestamp("us", tz="UTC")))
+        table = table.append_column(
+            "recorded_at", pa.array([now] * len(exposures), pa.timestamp("us", tz="UTC"))
+        )
         site.store.append("exposures", table)
     datasets = [
         DatasetRecord(
@@ -331,8 +356,9 @@ def _commit(site: Site, items: list[_Prepared], dataset_type: str, run: str,
     site.store.append("locations", to_arrow(locations, LocationRecord))
 
 
-def _new_exposures(site: Site, records: list[ExposureRecord],
-                   report: IngestReport) -> list[ExposureRecord]:
+def _new_exposures(
+    site: Site, records: list[ExposureRecord], report: IngestReport
+) -> list[ExposureRecord]:
     """Exposure records not yet in the catalog; a record that disagrees with the stored
     one is kept out and reported (the first record of an exposure stands)."""
     batch: dict[tuple[str, int], ExposureRecord] = {}
@@ -360,9 +386,15 @@ def _new_exposures(site: Site, records: list[ExposureRecord],
 
 
 def _mismatch(kept: ExposureRecord, other: ExposureRecord) -> str:
-    fields = [f.name for f in dataclasses.fields(ExposureRecord)
-              if getattr(kept, f.name) != getattr(other, f.name)]
-    shown = ", ".join(f"{f}: kept {getattr(kept, f)!r}, header says {getattr(other, f)!r}"
-                      for f in fields)
-    return (f"exposure {kept.instrument} {kept.exposure}: headers disagree ({shown}); "
-            "the first record stands")
+    fields = [
+        f.name
+        for f in dataclasses.fields(ExposureRecord)
+        if getattr(kept, f.name) != getattr(other, f.name)
+    ]
+    shown = ", ".join(
+        f"{f}: kept {getattr(kept, f)!r}, header says {getattr(other, f)!r}" for f in fields
+    )
+    return (
+        f"exposure {kept.instrument} {kept.exposure}: headers disagree ({shown}); "
+        "the first record stands"
+    )

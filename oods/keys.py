@@ -29,6 +29,9 @@ def raw_key(translation: Translation, dataset_type: str, file_name: str) -> str:
         raise ValueError(f"invalid dataset type {dataset_type!r}")
     exposure = translation.exposure
     if not safe_file_name(file_name):
-        file_name = f"{exposure.instrument}_{exposure.exposure}_{translation.detector.detector:03d}.fits"
-    return (f"{exposure.instrument}/{dataset_type}/{exposure.day_obs}/"
-            f"{exposure.exposure}/{file_name}")
+        file_name = (
+            f"{exposure.instrument}_{exposure.exposure}_{translation.detector.detector:03d}.fits"
+        )
+    return (
+        f"{exposure.instrument}/{dataset_type}/{exposure.day_obs}/{exposure.exposure}/{file_name}"
+    )

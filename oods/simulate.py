@@ -34,9 +34,15 @@ class Night:
     exposures: dict[str, list[int]]
 
 
-def simulate_night(out: Path, detectors: int = 9, exposures: int = 10, seed: int = 1,
-                   size: int = 64, day_obs: int = DEFAULT_DAY_OBS,
-                   progress: Callable[[int], None] | None = None) -> Night:
+def simulate_night(
+    out: Path,
+    detectors: int = 9,
+    exposures: int = 10,
+    seed: int = 1,
+    size: int = 64,
+    day_obs: int = DEFAULT_DAY_OBS,
+    progress: Callable[[int], None] | None = None,
+) -> Night:
     """Write ``exposures`` x ``detectors`` raw files under ``out/<day_obs>/<obs_id>/``.
 
     Args:
@@ -65,8 +71,16 @@ def simulate_night(out: Path, detectors: int = 9, exposures: int = 10, seed: int
         folder.mkdir(parents=True, exist_ok=True)
         for detector in LSSTCAM_DETECTORS[:detectors]:
             path = folder / f"{header['OBSID']}_{detector.name}.fits"
-            _write_raw(path, header, detector.group, detector.sensor, detector.detector,
-                       img_type, size, rng)
+            _write_raw(
+                path,
+                header,
+                detector.group,
+                detector.sensor,
+                detector.detector,
+                img_type,
+                size,
+                rng,
+            )
             files.append(path)
             if progress is not None:
                 progress(1)
@@ -77,16 +91,22 @@ def _tai(moment: dt.datetime) -> Time:
     return Time(moment, scale="utc").tai
 
 
-def _exposure_header(day_obs: int, seq_num: int, img_type: str, begin: dt.datetime,
-                     index: int, rng: np.random.Generator) -> fits.Header:
+def _exposure_header(
+    day_obs: int,
+    seq_num: int,
+    img_type: str,
+    begin: dt.datetime,
+    index: int,
+    rng: np.random.Generator,
+) -> fits.Header:
     exptime = _EXPTIME[img_type]
     end = begin + dt.timedelta(seconds=exptime + 0.95)
     obs_id = f"MC_O_{day_obs}_{seq_num:06d}"
-    filt, band = _FILTERS[index % len(_FILTERS)] if img_type in ("FLAT", "OBJECT") \
-        else ("empty", "")
+    filt, band = (
+        _FILTERS[index % len(_FILTERS)] if img_type in ("FLAT", "OBJECT") else ("empty", "")
+    )
     science = img_type == "OBJECT"
-    ra, dec = (float(rng.uniform(0, 360)), float(rng.uniform(-80, 10))) if science \
-        else (None, None)
+    ra, dec = (float(rng.uniform(0, 360)), float(rng.uniform(-80, 10))) if science else (None, None)
     header = fits.Header()
     cards: list[tuple[str, object, str]] = [
         ("DATE", _tai(end).isot, "file creation date (TAI)"),
@@ -138,8 +158,16 @@ def _exposure_header(day_obs: int, seq_num: int, img_type: str, begin: dt.dateti
     return header
 
 
-def _write_raw(path: Path, exposure: fits.Header, raft: str, sensor: str, number: int,
-               img_type: str, size: int, rng: np.random.Generator) -> None:
+def _write_raw(
+    path: Path,
+    exposure: fits.Header,
+    raft: str,
+    sensor: str,
+    number: int,
+    img_type: str,
+    size: int,
+    rng: np.random.Generator,
+) -> None:
     primary = fits.PrimaryHDU(header=exposure.copy())
     primary.header["RAFTBAY"] = raft
     primary.header["CCDSLOT"] = sensor

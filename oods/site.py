@@ -65,7 +65,8 @@ class Site:
 
     def presigned_url(self, key: str, expires: int = 3600) -> str:
         """A plain-HTTP GET URL for ``key``, valid ``expires`` seconds, for any client."""
-        return str(self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
-        ))
-
+        return str(
+            self.s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+            )
+        )

@@ -25,8 +25,13 @@ def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
 
 
 def site_config(server: MinioServer, bucket: str, **fields: object) -> SiteConfig:
-    return SiteConfig(endpoint=server.endpoint, access_key=server.access_key,
-                      secret_key=server.secret_key, bucket=bucket, **fields)  # type: ignore[arg-type]
+    return SiteConfig(
+        endpoint=server.endpoint,
+        access_key=server.access_key,
+        secret_key=server.secret_key,
+        bucket=bucket,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -26,7 +26,11 @@ def imported_by(package: str) -> set[str]:
     """Top-level names of every module that ``import package`` loads."""
     result = subprocess.run(
         [sys.executable, "-c", _PROBE.format(package=package)],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout))

@@ -168,6 +168,10 @@ class LATISSTranslator(LsstTranslator):
             raise MissingHeaderKeyError(self.source, "LSST_NUM", self.instrument)
         layout = LATISS_DETECTORS[0]
         return DetectorRecord(
-            layout.detector, layout.name, layout.group, layout.sensor, layout.purpose,
+            layout.detector,
+            layout.name,
+            layout.group,
+            layout.sensor,
+            layout.purpose,
             serial=str(self.header[key]),
         )

@@ -210,7 +210,9 @@ class LsstTranslator(Translator):
         try:
             return compute_exposure_id(day_obs, seq_num, self.controller())
         except ValueError as exc:
-            raise HeaderError(self.source, f"cannot form an exposure id: {exc}") from None
+            raise HeaderError(
+                self.source, f"cannot form an exposure id from DAYOBS, SEQNUM, CONTRLLR: {exc}"
+            ) from None
 
     def exposure_group(self) -> str:
         if self.defined("GROUPID"):
@@ -239,10 +241,9 @@ class LsstTranslator(Translator):
         key = self.first_defined("MJD-BEG", "DATE-BEG", "MJD-OBS", "DATE-OBS")
         if key is None:
             raise MissingHeaderKeyError(self.source, "MJD-BEG", self.instrument)
-        value = self.header[key]
         if key.startswith("MJD"):
-            return Time(self._as_float(key, value), format="mjd", scale="tai")
-        return Time(str(value), format="fits", scale="tai")
+            return self.time_card(key, "mjd", "tai")
+        return self.time_card(key, "fits", "tai")
 
     def datetime_end(self) -> Time:
         """DATE-END (in TIMESYS) if present, else begin plus the exposure time."""
@@ -250,12 +251,26 @@ class LsstTranslator(Translator):
             scale = str(self.header.get("TIMESYS") or "utc").strip().lower()
             if scale not in ("tai", "utc", "tt"):
                 scale = "utc"
-            return Time(str(self.header["DATE-END"]), format="fits", scale=scale)
+            return self.time_card("DATE-END", "fits", scale)
         begin = self.datetime_begin()
         exposure_time = self.exposure_time()
         if exposure_time < 0.0:
             return begin
         return begin + exposure_time * u.s
+
+    def time_card(self, key: str, time_format: str, scale: str) -> Time:
+        """A date card (MJD or FITS/ISO text) as a Time; a bad value names the card."""
+        value = self.header[key]
+        try:
+            if time_format == "mjd":
+                time = Time(self._as_float(key, value), format="mjd", scale=scale)
+            else:
+                time = Time(str(value), format=time_format, scale=scale)
+            if not math.isfinite(time.jd1 + time.jd2):
+                raise ValueError("not finite")
+        except ValueError:
+            raise HeaderError(self.source, f"header {key}={value!r} is not a date") from None
+        return time
 
     def is_on_mountain(self) -> bool:
         return self.datetime_begin() > self.on_telescope_date

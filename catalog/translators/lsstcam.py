@@ -60,14 +60,14 @@ class LSSTCamTranslator(LsstTranslator):
         if day_obs is not None and 20250301 < day_obs < 20250422 and numeric and rotpa:
             self._set("ROTPA", rotpa - 90.0, changed)
         seq_num = header.get("SEQNUM")
-        if day_obs == 20250422 and isinstance(seq_num, int) and seq_num < 251:
-            if numeric and rotpa:
-                wrapped = Angle(rotpa - 180.0, unit="deg").wrap_at("180d").degree
-                self._set("ROTPA", float(wrapped), changed)
+        half_night = day_obs == 20250422 and isinstance(seq_num, int) and seq_num < 251
+        if half_night and numeric and rotpa:
+            wrapped = Angle(rotpa - 180.0, unit="deg").wrap_at("180d").degree
+            self._set("ROTPA", float(wrapped), changed)
         ranges = _DOME_CLOSED.get(day_obs or 0, ())
-        if isinstance(seq_num, int) and any(lo <= seq_num <= hi for lo, hi in ranges):
-            if header.get("VIGN_MIN") != "FULLY":
-                self._set("VIGN_MIN", "FULLY", changed)
+        dome_closed = isinstance(seq_num, int) and any(lo <= seq_num <= hi for lo, hi in ranges)
+        if dome_closed and header.get("VIGN_MIN") != "FULLY":
+            self._set("VIGN_MIN", "FULLY", changed)
         return changed
 
     def is_on_mountain(self) -> bool:

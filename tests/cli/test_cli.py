@@ -25,8 +25,15 @@ DAY_OBS = 20250601
 DETECTORS = 3
 EXPOSURES = 5
 #: Environment the CLI must not pick up from the developer's shell.
-_OODS_ENV = ("OODS_CONFIG", "OODS_ENDPOINT", "OODS_BUCKET", "OODS_ACCESS_KEY",
-             "OODS_SECRET_KEY", "OODS_REGION", "OODS_HOME")
+_OODS_ENV = (
+    "OODS_CONFIG",
+    "OODS_ENDPOINT",
+    "OODS_BUCKET",
+    "OODS_ACCESS_KEY",
+    "OODS_SECRET_KEY",
+    "OODS_REGION",
+    "OODS_HOME",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +65,9 @@ def config(site: Site, tmp_path: Path) -> Path:
 def sim(tmp_path: Path) -> tuple[Path, Night]:
     """A small night and what was written into it."""
     out = tmp_path / "night"
-    return out, simulate_night(out, detectors=DETECTORS, exposures=EXPOSURES, seed=3, size=16,
-                               day_obs=DAY_OBS)
+    return out, simulate_night(
+        out, detectors=DETECTORS, exposures=EXPOSURES, seed=3, size=16, day_obs=DAY_OBS
+    )
 
 
 def run(config: Path | None, *args: str, env: dict[str, str | None] | None = None) -> Result:
@@ -106,11 +114,11 @@ def test_ingest_then_query_formats(config: Path, sim: tuple[Path, Night]) -> Non
     assert f"ingested {len(night.files)}, skipped 0" in result.stdout
     assert "failed 0" in result.stdout
 
-    sql = ("SELECT observation_type, count(*) AS n FROM exposures "
-           "GROUP BY 1 ORDER BY 1")
+    sql = "SELECT observation_type, count(*) AS n FROM exposures GROUP BY 1 ORDER BY 1"
     # IMGTYPE as the camera writes it; observation_type as the Butler names it.
-    expected = {("science" if t == "OBJECT" else t.lower()): len(ids)
-                for t, ids in night.exposures.items()}
+    expected = {
+        ("science" if t == "OBJECT" else t.lower()): len(ids) for t, ids in night.exposures.items()
+    }
 
     rows = csv_rows(ok(config, "query", sql, "--format", "csv"))
     assert rows[0] == ["observation_type", "n"]
@@ -203,15 +211,22 @@ def test_url_by_data_id_and_by_dataset_id(config: Path, sim: tuple[Path, Night])
     folder, night = sim
     ok(config, "ingest", str(folder))
     original = night.files[-1]
-    (row,) = json.loads(ok(config, "query",
-                           "SELECT d.dataset_id, d.exposure, d.detector FROM datasets d "
-                           f"JOIN locations l USING (dataset_id) "
-                           f"WHERE l.file_name = '{original.name}'",
-                           "--format", "json").stdout)
+    (row,) = json.loads(
+        ok(
+            config,
+            "query",
+            "SELECT d.dataset_id, d.exposure, d.detector FROM datasets d "
+            f"JOIN locations l USING (dataset_id) "
+            f"WHERE l.file_name = '{original.name}'",
+            "--format",
+            "json",
+        ).stdout
+    )
     expected = hashlib.sha256(original.read_bytes()).hexdigest()
 
-    by_data_id = ok(config, "url", "--exposure", str(row["exposure"]),
-                    "--detector", str(row["detector"])).stdout.strip()
+    by_data_id = ok(
+        config, "url", "--exposure", str(row["exposure"]), "--detector", str(row["detector"])
+    ).stdout.strip()
     assert by_data_id.startswith("http://127.0.0.1:")
     assert _fetch_sha256(by_data_id) == expected
 
@@ -240,24 +255,19 @@ def test_url_unknown_dataset(config: Path, sim: tuple[Path, Night]) -> None:
     assert "exposure 1 detector 0" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog bug: CatalogStore.load(datetime) uses DeltaTable.load_as_version(datetime), "
-    "which compares against the log objects' LastModified (a few ms after the commitInfo "
-    "timestamp that version_time returns), so version N reads as N-1; and after a "
-    "checkpoint (catalog compact) it returns the latest version for any earlier time",
-)
 def test_as_of_version_shows_earlier_state(config: Path, tmp_path: Path) -> None:
-    first = simulate_night(tmp_path / "a", detectors=2, exposures=3, seed=1, size=16,
-                           day_obs=DAY_OBS)
-    second = simulate_night(tmp_path / "b", detectors=2, exposures=4, seed=2, size=16,
-                            day_obs=DAY_OBS + 1)
+    first = simulate_night(
+        tmp_path / "a", detectors=2, exposures=3, seed=1, size=16, day_obs=DAY_OBS
+    )
+    second = simulate_night(
+        tmp_path / "b", detectors=2, exposures=4, seed=2, size=16, day_obs=DAY_OBS + 1
+    )
     ok(config, "ingest", str(tmp_path / "a"))
     ok(config, "ingest", str(tmp_path / "b"))
     total = "SELECT count(*) FROM datasets"
     both = len(first.files) + len(second.files)
     assert count(config, total) == both
-    # Version 0 is the empty table; each ingest of one batch is one more version. The
+    # Version 0 is the empty catalog; each ingest of one batch is one more version. The
     # same answers must come back after compaction (it keeps history, writes checkpoints).
     for _ in range(2):
         assert count(config, total, "--as-of", "0") == 0
@@ -284,9 +294,11 @@ def test_as_of_unknown_version_is_a_usage_error(config: Path) -> None:
 
 def test_as_of_iso_time(config: Path, sim: tuple[Path, Night]) -> None:
     ok(config, "ingest", str(sim[0]))
-    assert count(config, "SELECT count(*) FROM datasets", "--as-of", "2000-01-01T00:00:00") == 0
-    assert count(config, "SELECT count(*) FROM datasets",
-                 "--as-of", "2999-01-01T00:00:00+00:00") == len(sim[1].files)
+    total = "SELECT count(*) FROM datasets"
+    for _ in range(2):  # before and after compaction
+        assert count(config, total, "--as-of", "2000-01-01T00:00:00") == 0
+        assert count(config, total, "--as-of", "2999-01-01T00:00:00+00:00") == len(sim[1].files)
+        ok(config, "catalog", "compact")
 
 
 def test_missing_config_exits_3(tmp_path: Path) -> None:
@@ -313,8 +325,9 @@ def test_invalid_config_exits_3_without_secret(tmp_path: Path, site: Site) -> No
     assert "colour" in result.stderr
     assert secret not in result.output
 
-    path.write_text(f'[site]\nendpoint = "127.0.0.1:9000"\nsecret_key = "{secret}"\n'
-                    'access_key = "k"\n')
+    path.write_text(
+        f'[site]\nendpoint = "127.0.0.1:9000"\nsecret_key = "{secret}"\naccess_key = "k"\n'
+    )
     result = run(path, "query", "SELECT 1")
     assert result.exit_code == 3
     assert "http://" in result.stderr
@@ -335,8 +348,14 @@ def test_no_config_at_all_exits_3(tmp_path: Path) -> None:
 def test_compact_keeps_counts(config: Path, tmp_path: Path) -> None:
     total = 0
     for night_index in range(3):
-        written = simulate_night(tmp_path / f"n{night_index}", detectors=2, exposures=3,
-                                 seed=night_index, size=16, day_obs=DAY_OBS + night_index)
+        written = simulate_night(
+            tmp_path / f"n{night_index}",
+            detectors=2,
+            exposures=3,
+            seed=night_index,
+            size=16,
+            day_obs=DAY_OBS + night_index,
+        )
         ok(config, "ingest", str(tmp_path / f"n{night_index}"))
         total += len(written.files)
     sql = "SELECT count(*), count(DISTINCT day_obs) FROM datasets"

@@ -19,9 +19,17 @@ from oods.config import (
 )
 
 SECRET = "s3cr3t-Do-Not-Print-9f8e7d"
-_VARIABLES = ("OODS_CONFIG", "OODS_ENDPOINT", "OODS_BUCKET", "OODS_ACCESS_KEY",
-              "OODS_SECRET_KEY", "OODS_REGION", "OODS_HOME", "AWS_ACCESS_KEY_ID",
-              "AWS_SECRET_ACCESS_KEY")
+_VARIABLES = (
+    "OODS_CONFIG",
+    "OODS_ENDPOINT",
+    "OODS_BUCKET",
+    "OODS_ACCESS_KEY",
+    "OODS_SECRET_KEY",
+    "OODS_REGION",
+    "OODS_HOME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -62,10 +70,17 @@ def test_load_full_toml(tmp_path: Path) -> None:
     path = write(tmp_path, FULL)
     config = load_config(path)
     assert config == SiteConfig(
-        endpoint="http://127.0.0.1:9000", access_key="summit-user", secret_key=SECRET,
-        bucket="summit", region="eu-west-1", catalog_prefix="meta/_catalog",
-        run="{instrument}/raw/summit", workers=3, batch_size=250,
-        corrections=Path("corrections.yaml"), source=str(path),
+        endpoint="http://127.0.0.1:9000",
+        access_key="summit-user",
+        secret_key=SECRET,
+        bucket="summit",
+        region="eu-west-1",
+        catalog_prefix="meta/_catalog",
+        run="{instrument}/raw/summit",
+        workers=3,
+        batch_size=250,
+        corrections=Path("corrections.yaml"),
+        source=str(path),
     )
     assert config.catalog_root == "s3://summit/meta/_catalog"
     assert config.storage_options() == {
@@ -78,8 +93,13 @@ def test_load_full_toml(tmp_path: Path) -> None:
 
 
 def test_defaults(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, f'[site]\nendpoint = "https://s3.example.org"\n'
-                                         f'access_key = "a"\nsecret_key = "{SECRET}"\n'))
+    config = load_config(
+        write(
+            tmp_path,
+            f'[site]\nendpoint = "https://s3.example.org"\n'
+            f'access_key = "a"\nsecret_key = "{SECRET}"\n',
+        )
+    )
     assert config.bucket == DEFAULT_BUCKET
     assert config.region == DEFAULT_REGION
     assert config.catalog_prefix == DEFAULT_CATALOG_PREFIX
@@ -117,8 +137,9 @@ def test_env_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert config.workers == 3  # not overridden: from the file
 
 
-def test_empty_env_variable_does_not_override(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_env_variable_does_not_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OODS_BUCKET", "")
     assert load_config(write(tmp_path, FULL)).bucket == "summit"
 
@@ -131,8 +152,7 @@ def test_secrets_from_env_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (config.access_key, config.secret_key) == ("k", SECRET)
 
 
-def test_aws_variables_are_the_last_resort(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_variables_are_the_last_resort(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, '[site]\nendpoint = "http://127.0.0.1:9000"\n')
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "aws-user")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret")
@@ -160,10 +180,17 @@ def test_overrides_win_and_none_is_ignored(tmp_path: Path) -> None:
 def test_embedded_default_from_server_state(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / SERVER_STATE).write_text(json.dumps(
-        {"port": 9123, "access_key": "oods-abc", "secret_key": SECRET, "pid": 1,
-         "data_dir": str(home / "data")}
-    ))
+    (home / SERVER_STATE).write_text(
+        json.dumps(
+            {
+                "port": 9123,
+                "access_key": "oods-abc",
+                "secret_key": SECRET,
+                "pid": 1,
+                "data_dir": str(home / "data"),
+            }
+        )
+    )
     config = load_config()
     assert config.endpoint == "http://127.0.0.1:9123"
     assert (config.access_key, config.secret_key) == ("oods-abc", SECRET)
@@ -199,8 +226,10 @@ def test_bad_toml(tmp_path: Path) -> None:
     ],
 )
 def test_unknown_key_or_section(tmp_path: Path, site_extra: str, tail: str, match: str) -> None:
-    text = (f'[site]\nendpoint = "http://127.0.0.1:9000"\naccess_key = "k"\n'
-            f'secret_key = "{SECRET}"\n{site_extra}\n\n{tail}\n')
+    text = (
+        f'[site]\nendpoint = "http://127.0.0.1:9000"\naccess_key = "k"\n'
+        f'secret_key = "{SECRET}"\n{site_extra}\n\n{tail}\n'
+    )
     with pytest.raises(ConfigError, match=match) as info:
         load_config(write(tmp_path, text))
     assert SECRET not in str(info.value)
@@ -208,8 +237,9 @@ def test_unknown_key_or_section(tmp_path: Path, site_extra: str, tail: str, matc
 
 @pytest.mark.parametrize("endpoint", ["127.0.0.1:9000", "s3://bucket", "ftp://host", ""])
 def test_bad_endpoint(tmp_path: Path, endpoint: str) -> None:
-    path = write(tmp_path, f'[site]\nendpoint = "{endpoint}"\naccess_key = "k"\n'
-                           f'secret_key = "{SECRET}"\n')
+    path = write(
+        tmp_path, f'[site]\nendpoint = "{endpoint}"\naccess_key = "k"\nsecret_key = "{SECRET}"\n'
+    )
     with pytest.raises(ConfigError, match="http://") as info:
         load_config(path)
     assert SECRET not in str(info.value)
@@ -234,18 +264,19 @@ def test_no_credentials(tmp_path: Path, fields: str) -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ('[site]\nendpoint = 9000\n', "endpoint must be a string"),
+        ("[site]\nendpoint = 9000\n", "endpoint must be a string"),
         ('[ingest]\nworkers = "8"\n', "workers must be an integer"),
-        ('[ingest]\nworkers = true\n', "workers must be an integer"),
-        ('[ingest]\nworkers = 0\n', "at least 1"),
-        ('[ingest]\nbatch_size = -5\n', "at least 1"),
+        ("[ingest]\nworkers = true\n", "workers must be an integer"),
+        ("[ingest]\nworkers = 0\n", "at least 1"),
+        ("[ingest]\nbatch_size = -5\n", "at least 1"),
         ('[ingest]\nrun = "raw/all"\n', "instrument"),
         ('[site]\ncatalog_prefix = "/"\n', "catalog_prefix"),
         ('site = "http://127.0.0.1:9000"\n', "must be tables"),
     ],
 )
-def test_invalid_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
-                        match: str) -> None:
+def test_invalid_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, match: str
+) -> None:
     monkeypatch.setenv("OODS_ACCESS_KEY", "k")
     monkeypatch.setenv("OODS_SECRET_KEY", SECRET)
     if "endpoint" not in text:

@@ -47,8 +47,9 @@ def test_two_concurrent_ingesters_lose_no_row(site: Site, tmp_path: Path) -> Non
     with ProcessPoolExecutor(2, mp_context=spawn) as pool:
         summaries = list(pool.map(ingest_in_child, [fields, fields], halves))
     assert [s["ingested"] for s in summaries] == [30, 30]
-    assert site.sql("SELECT count(*), count(DISTINCT dataset_id) FROM datasets").fetchall() \
-        == [(60, 60)]
+    assert site.sql("SELECT count(*), count(DISTINCT dataset_id) FROM datasets").fetchall() == [
+        (60, 60)
+    ]
     assert site.sql("SELECT count(*) FROM locations").fetchall() == [(60,)]
     assert site.sql("SELECT count(*) FROM exposures").fetchall() == [(6,)]
     assert site.store.open("datasets").version() >= 12  # one commit per batch of 5
@@ -65,18 +66,23 @@ def test_two_ingesters_of_the_same_files_store_each_once(site: Site, tmp_path: P
     assert all(s["failed"] == 0 for s in summaries)
     assert sum(s["ingested"] + s["skipped"] for s in summaries) == 48
     assert site.sql("SELECT count(*) FROM datasets").fetchall() == [(24,)]
-    assert site.sql("SELECT count(*) FROM locations WHERE state = 'present'").fetchall() \
-        == [(24,)]
+    assert site.sql("SELECT count(*) FROM locations WHERE state = 'present'").fetchall() == [(24,)]
     _assert_catalog_matches_bucket(site)
 
 
 def test_killed_ingest_is_completed_by_the_next_run(site: Site, tmp_path: Path) -> None:
-    night = simulate_night(tmp_path, detectors=20, exposures=10, seed=8, size=16)
+    simulate_night(tmp_path, detectors=20, exposures=10, seed=8, size=16)
     fields = {**_fields(site.config), "batch_size": 10, "workers": 2}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.oods._workers", json.dumps(fields, default=str),
-         str(tmp_path)],
-        stdout=subprocess.PIPE, cwd=Path(__file__).parents[2],
+        [
+            sys.executable,
+            "-m",
+            "tests.oods._workers",
+            json.dumps(fields, default=str),
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
     )
     # Kill it once some (not all) of its work is committed.
     deadline = time.monotonic() + 60
@@ -111,8 +117,14 @@ def own_server(tmp_path: Path) -> Iterator[MinioServer]:
 def test_server_gone_mid_batch_fails_each_file_and_keeps_them(
     own_server: MinioServer, tmp_path: Path
 ) -> None:
-    site = Site.open(SiteConfig(endpoint=own_server.endpoint, access_key=own_server.access_key,
-                                secret_key=own_server.secret_key, bucket="gone"))
+    site = Site.open(
+        SiteConfig(
+            endpoint=own_server.endpoint,
+            access_key=own_server.access_key,
+            secret_key=own_server.secret_key,
+            bucket="gone",
+        )
+    )
     night = simulate_night(tmp_path / "night", detectors=3, exposures=2, seed=4, size=16)
     own_server.kill()
     report = ingest(site, night.files)

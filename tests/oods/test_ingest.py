@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import urllib.request
 from pathlib import Path
@@ -26,10 +25,13 @@ def test_night_counts_through_sql(site: Site, tmp_path: Path) -> None:
     report = ingest(site, [tmp_path])
     assert report.summary()["ingested"] == 30
     assert not report.failed and not report.warnings
-    assert site.sql("SELECT count(*) FROM datasets WHERE dataset_type = 'raw'").fetchall() == [(30,)]
+    assert site.sql("SELECT count(*) FROM datasets WHERE dataset_type = 'raw'").fetchall() == [
+        (30,)
+    ]
     assert site.sql("SELECT count(*) FROM exposures").fetchall() == [(5,)]
-    per_type = dict(site.sql(
-        "SELECT observation_type, count(*) FROM exposures GROUP BY 1").fetchall())
+    per_type = dict(
+        site.sql("SELECT observation_type, count(*) FROM exposures GROUP BY 1").fetchall()
+    )
     butler_types = {"BIAS": "bias", "DARK": "dark", "FLAT": "flat", "OBJECT": "science"}
     assert per_type == {butler_types[k]: len(v) for k, v in night.exposures.items()}
     detectors = site.sql("SELECT DISTINCT detector FROM datasets ORDER BY 1").fetchall()
@@ -59,15 +61,9 @@ def test_conflicting_bytes_are_refused_and_nothing_overwritten(site: Site, tmp_p
         assert "already exists with different bytes" in str(result.reason)
         assert "nothing was overwritten" in str(result.reason)
     for path in original:  # the stored bytes are still the first file's
-        found = locate(site, exposure=2025060100001, detector=int(path.stem[-1]) - 0
-                       if False else _detector(path))
+        found = locate(site, exposure=2025060100001, detector=_detector_number(path))
         body = site.s3.get_object(Bucket=site.bucket, Key=found.key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == _sha256(path)
-
-
-def _detector(path: Path) -> int:
-    names = {"R01_S00": 0, "R01_S01": 1}
-    return names[path.stem.rsplit("_", 2)[-2] + "_" + path.stem.rsplit("_", 1)[-1]]
 
 
 def test_same_identity_under_another_name_conflicts(site: Site, tmp_path: Path) -> None:
@@ -78,8 +74,9 @@ def test_same_identity_under_another_name_conflicts(site: Site, tmp_path: Path) 
     assert ingest(site, files).summary()["ingested"] == 1
     report = ingest(site, [renamed])
     assert [r.failure for r in report.failed] == ["ingest"]
-    keys = [o["Key"] for o in site.s3.list_objects_v2(Bucket=site.bucket,
-                                                       Prefix="LSSTCam/")["Contents"]]
+    keys = [
+        o["Key"] for o in site.s3.list_objects_v2(Bucket=site.bucket, Prefix="LSSTCam/")["Contents"]
+    ]
     assert keys == [locate(site, exposure=2025060100001, detector=0).key]
 
 
@@ -144,14 +141,20 @@ def test_unsafe_file_names_never_reach_keys(site: Site, tmp_path: Path) -> None:
 def test_presigned_url_and_boto3_read_the_exact_bytes(site: Site, night: Path) -> None:
     ingest(site, [night])
     path = sorted(night.rglob("*.fits"))[5]
-    found = locate(site, exposure=int(path.parent.name[5:13] + path.parent.name[-5:]),
-                   detector=_layout_number(path))
+    found = locate(
+        site,
+        exposure=int(path.parent.name[5:13] + path.parent.name[-5:]),
+        detector=_detector_number(path),
+    )
     assert found.checksum == _sha256(path)
     with urllib.request.urlopen(site.presigned_url(found.key, expires=60)) as response:
         assert hashlib.sha256(response.read()).hexdigest() == _sha256(path)
     plain = boto3.client(
-        "s3", endpoint_url=site.config.endpoint, aws_access_key_id=site.config.access_key,
-        aws_secret_access_key=site.config.secret_key, region_name="us-east-1",
+        "s3",
+        endpoint_url=site.config.endpoint,
+        aws_access_key_id=site.config.access_key,
+        aws_secret_access_key=site.config.secret_key,
+        region_name="us-east-1",
     )
     body = plain.get_object(Bucket=site.bucket, Key=found.key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == _sha256(path)
@@ -159,7 +162,7 @@ def test_presigned_url_and_boto3_read_the_exact_bytes(site: Site, night: Path) -
     assert tags == [{"Key": "oods-retention", "Value": "hold"}]
 
 
-def _layout_number(path: Path) -> int:
+def _detector_number(path: Path) -> int:
     from catalog.translators.focalplane import LSSTCAM_DETECTORS
 
     name = "_".join(path.stem.split("_")[-2:])
