@@ -27,6 +27,7 @@ from .records import (
     to_arrow,
 )
 from .tables import TABLES, CatalogStore, TableSpec
+from .translators.corrections import Corrections, load_corrections
 
 __all__ = [
     "TABLES",
@@ -34,6 +35,7 @@ __all__ = [
     "CatalogError",
     "CatalogReadError",
     "CatalogStore",
+    "Corrections",
     "DatasetRecord",
     "DetectorRecord",
     "ExposureRecord",
@@ -48,6 +50,7 @@ __all__ = [
     "UnknownInstrumentError",
     "arrow_schema",
     "dataset_id",
+    "load_corrections",
     "read_header",
     "to_arrow",
     "translate_header",

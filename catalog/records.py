@@ -69,6 +69,7 @@ class ExposureRecord:
     relative_humidity: float | None = None
     seq_start: int | None = None  # first seq_num of this exposure's sequence (visit)
     seq_end: int | None = None  # last seq_num of that sequence (may not exist yet)
+    corrected_cards: str | None = None  # header cards a correction file changed, comma-separated
 
 
 @dataclasses.dataclass(frozen=True)

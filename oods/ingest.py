@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from catalog import (
     CatalogError,
+    Corrections,
     DatasetRecord,
     ExposureRecord,
     HeaderError,
@@ -190,7 +191,8 @@ def _ingest_batch(
     progress: Progress | None,
 ) -> None:
     prepared: list[_Prepared] = []
-    for item in pool.map(lambda p: _prepare(p, run, dataset_type), batch):
+    corrections = site.corrections
+    for item in pool.map(lambda p: _prepare(p, run, dataset_type, corrections), batch):
         if isinstance(item, FileResult):
             report.results.append(item)
             _tick(progress)
@@ -234,8 +236,10 @@ def _tick(progress: Progress | None) -> None:
         progress(1)
 
 
-def _prepare(path: Path, run: str, dataset_type: str) -> _Prepared | FileResult:
-    """Read one file, check and translate its header; failures become results."""
+def _prepare(
+    path: Path, run: str, dataset_type: str, corrections: Corrections | None = None
+) -> _Prepared | FileResult:
+    """Read one file, correct and translate its header; failures become results."""
     source = str(path)
     try:
         data = path.read_bytes()
@@ -244,9 +248,19 @@ def _prepare(path: Path, run: str, dataset_type: str) -> _Prepared | FileResult:
             source, "failed", failure=INGEST, reason=f"unreadable: {exc.strerror or exc}"
         )
     try:
-        translation = translate_header(read_header(data, source), source)
-    except HeaderError as exc:
-        return FileResult(source, "failed", size=len(data), failure=METADATA, reason=exc.reason)
+        header = read_header(data, source)
+        corrected: list[str] = []
+        if corrections is not None:
+            header, corrected = corrections.correct(header)
+        translation = translate_header(header, source)
+        if corrected:
+            exposure = dataclasses.replace(
+                translation.exposure, corrected_cards=",".join(corrected)
+            )
+            translation = dataclasses.replace(translation, exposure=exposure)
+    except HeaderError as exc:  # a bad correction file is named in the reason
+        reason = exc.reason if exc.source == source else str(exc)
+        return FileResult(source, "failed", size=len(data), failure=METADATA, reason=reason)
     instrument = translation.exposure.instrument
     data_id = translation.data_id()
     return _Prepared(

@@ -133,6 +133,7 @@ def _exposure_header(
         ("ELSTART", float(rng.uniform(30, 89)) if science else None, ""),
         ("AZSTART", float(rng.uniform(0, 360)) if science else None, ""),
         ("TRACKSYS", "RADEC" if science else "LOCAL", ""),
+        ("VIGN_MIN", "NO" if science else "FULLY", "dome vignetting"),
         ("FOCUSZ", float(rng.normal(0, 0.5)), ""),
         ("OBJECT", _TARGETS[index % len(_TARGETS)] if science else "UNKNOWN", ""),
         ("CAMCODE", "MC", ""),

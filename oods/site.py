@@ -7,10 +7,11 @@ from typing import Any
 
 import duckdb
 
-from catalog import CatalogStore, Snapshot
+from catalog import CatalogStore, Corrections, Snapshot, load_corrections
 
 from . import _s3
 from .config import SiteConfig, load_config
+from .errors import ConfigError
 
 
 class Site:
@@ -26,6 +27,7 @@ class Site:
         self.s3: Any = _s3.make_client(config)
         self.store = CatalogStore(config.catalog_root, config.storage_options())
         self._snapshot: Snapshot | None = None
+        self._corrections: Corrections | None = None
 
     @classmethod
     def open(cls, config: SiteConfig | None = None, create: bool = True) -> Site:
@@ -47,6 +49,18 @@ class Site:
     @property
     def bucket(self) -> str:
         return self.config.bucket
+
+    @property
+    def corrections(self) -> Corrections | None:
+        """The header corrections named in the config (loaded once), or None."""
+        if self.config.corrections is None:
+            return None
+        if self._corrections is None:
+            try:
+                self._corrections = load_corrections(self.config.corrections)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"{self.config.source}: {exc}") from None
+        return self._corrections
 
     def snapshot(self, as_of: dt.datetime | int | None = None) -> Snapshot:
         """A new SQL snapshot of the catalog: the latest, or as of a time or version."""

@@ -9,6 +9,7 @@ and would make astropy build a different file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from typing import Any
 import yaml
 from astropy.io import fits
 
-CORPUS = Path("/work/shared/corpus/real-headers")
+#: ../shared/corpus beside the repository (as on developer machines and in CI).
+CORPUS = Path(
+    os.environ.get("OODS_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus")
+) / "real-headers"
 EXPECTED_FILE = CORPUS / "expected.json"
 
 #: Structural or checksum cards, and the JSON dump's own marker, never copied.
