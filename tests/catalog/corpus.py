@@ -18,9 +18,10 @@ import yaml
 from astropy.io import fits
 
 #: ../shared/corpus beside the repository (as on developer machines and in CI).
-CORPUS = Path(
-    os.environ.get("OODS_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus")
-) / "real-headers"
+CORPUS = (
+    Path(os.environ.get("OODS_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus"))
+    / "real-headers"
+)
 EXPECTED_FILE = CORPUS / "expected.json"
 
 #: Structural or checksum cards, and the JSON dump's own marker, never copied.
