@@ -12,6 +12,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -164,6 +165,17 @@ class CatalogStore:
                 return dt.datetime.fromtimestamp(entry["timestamp"] / 1000, tz=dt.UTC)
         raise LookupError(f"table {table!r} has no version {version}")
 
-    def _history(self, table: str) -> list[dict[str, object]]:
+    def versions(self, table: str) -> list[tuple[int, dt.datetime, str]]:
+        """Every version of ``table``, newest first: (version, commit time, operation)."""
+        return [
+            (
+                int(entry["version"]),
+                dt.datetime.fromtimestamp(int(entry["timestamp"]) / 1000, tz=dt.UTC),
+                str(entry.get("operation", "")),
+            )
+            for entry in self._history(table)
+        ]
+
+    def _history(self, table: str) -> list[dict[str, Any]]:
         delta = self.open(table)
         return [] if delta is None else list(delta.history())

@@ -350,6 +350,27 @@ def compact(obj: Context) -> None:
         )
 
 
+@catalog_group.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_context
+def versions(obj: Context, limit: int, fmt: str) -> None:
+    """List catalog versions, newest first, for `oods query --as-of VERSION`.
+
+    A catalog version is a version of the locations table, which every ingest batch
+    commits last; its time is when that batch became visible.
+
+    \b
+    Example:
+      oods catalog versions --limit 5
+      oods query "SELECT count(*) FROM datasets" --as-of 3
+    """
+    from catalog.query import VERSION_TABLE
+
+    rows = obj.site.store.versions(VERSION_TABLE)[:limit]
+    _render_rows(["version", "committed_at", "operation"], rows, fmt)
+
+
 @contextlib.contextmanager
 def _progressbar(length: int, label: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr when it is a terminal; silent in scripts and pipes."""
@@ -373,10 +394,11 @@ def _parse_as_of(text: str) -> int | dt.datetime:
 
 
 def _render(relation: duckdb.DuckDBPyRelation | None, fmt: str) -> None:
-    if relation is None:
-        return
-    columns = relation.columns
-    rows = relation.fetchall()
+    if relation is not None:
+        _render_rows(relation.columns, relation.fetchall(), fmt)
+
+
+def _render_rows(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> None:
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)

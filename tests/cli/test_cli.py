@@ -278,6 +278,16 @@ def test_as_of_version_shows_earlier_state(config: Path, tmp_path: Path) -> None
         ok(config, "catalog", "compact")
 
 
+def test_catalog_versions_lists_what_as_of_takes(config: Path, tmp_path: Path) -> None:
+    simulate_night(tmp_path / "a", detectors=2, exposures=2, seed=1, size=16, day_obs=DAY_OBS)
+    ok(config, "ingest", str(tmp_path / "a"))
+    rows = csv_rows(ok(config, "catalog", "versions", "--format", "csv"))
+    assert rows[0] == ["version", "committed_at", "operation"]
+    assert [r[0] for r in rows[1:]] == ["1", "0"]  # newest first: the ingest, the creation
+    newest = rows[1][1]
+    assert count(config, "SELECT count(*) FROM datasets", "--as-of", newest) == 4
+
+
 @pytest.mark.parametrize("text", ["yesterday", "2025-13-45", "-1", "1.5"])
 def test_bad_as_of_is_a_usage_error(config: Path, text: str) -> None:
     result = run(config, "query", "SELECT 1", "--as-of", text)
