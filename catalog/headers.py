@@ -8,6 +8,7 @@ from typing import Any
 
 from astropy.io import fits
 
+from ._cards import parse_cards
 from .errors import NotFitsError, UnknownInstrumentError
 from .records import Translation
 from .translators import TRANSLATORS
@@ -31,10 +32,9 @@ def read_header(data: bytes, source: str) -> dict[str, Any]:
     if not data.startswith(b"SIMPLE  ="):
         raise NotFitsError(source, "not a FITS file (no SIMPLE card at the start)")
     primary_end, primary_data = _scan_header(data, 0, source)
-    try:
-        header = fits.Header.fromstring(data[:primary_end].decode("ascii"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise NotFitsError(source, f"unreadable primary header: {exc}") from None
+    header = parse_cards(data[:primary_end])
+    if header is None:  # beyond the plain cards of raws: astropy reads it
+        header = _read_with_astropy(data[:primary_end], source)
     offset = primary_end + _padded(primary_data)
     _check_size(data, offset, source, "primary HDU")
     index = 1
@@ -43,11 +43,19 @@ def read_header(data: bytes, source: str) -> dict[str, Any]:
         offset = end + _padded(size)
         _check_size(data, offset, source, f"HDU {index}")
         index += 1
-    return {
-        key: (None if isinstance(value, type(fits.card.UNDEFINED)) else value)
-        for key, value in header.items()
-        if key not in _NOT_VALUES
-    }
+    return header
+
+
+def _read_with_astropy(header: bytes, source: str) -> dict[str, Any]:
+    try:
+        parsed = fits.Header.fromstring(header.decode("ascii"))
+        return {
+            key: (None if isinstance(value, type(fits.card.UNDEFINED)) else value)
+            for key, value in parsed.items()
+            if key not in _NOT_VALUES
+        }
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotFitsError(source, f"unreadable primary header: {exc}") from None
 
 
 def translate_header(header: Mapping[str, Any], source: str) -> Translation:

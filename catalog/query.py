@@ -2,7 +2,10 @@
 
 A ``Snapshot`` loads the tables once into an in-process DuckDB database, so repeated
 queries are answered from memory in milliseconds; ``refresh()`` moves it to the latest
-commit. Each table ``T`` is a view of its current rows, ``T_history`` of every row.
+commit, reloading only the tables that changed. Each table ``T`` holds its current rows,
+``T_history`` every row ever committed, and ``files`` the datasets present in the site
+with where their bytes are (datasets joined to present locations, in exposure order, so
+the commonest question, "the files of this exposure", reads no join).
 """
 
 from __future__ import annotations
@@ -35,17 +38,32 @@ class Snapshot:
         self.store = store
         self.as_of = as_of
         self.connection = duckdb.connect()
+        self._versions: dict[str, int | None] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Load the snapshot named by ``as_of`` (the latest commit when it is None)."""
-        when: dt.datetime | None
         if isinstance(self.as_of, int):
             when = self.store.version_time(VERSION_TABLE, self.as_of)
         else:
             when = self.as_of
+        changed = False
         for spec in TABLES.values():
-            self._install(spec, self.store.load(spec.name, when))
+            if when is None:
+                version = self.store.latest_version(spec.name)
+            else:
+                version = self.store.version_at(spec.name, when)
+            if spec.name in self._versions and self._versions[spec.name] == version:
+                continue
+            if version is None:  # no such table then (or yet)
+                rows = spec.schema.empty_table()
+            else:
+                rows = self.store.load(spec.name, version=version)
+            self._install(spec, rows)
+            self._versions[spec.name] = version
+            changed = True
+        if changed:
+            self._install_files()
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run ``query`` against this snapshot; DuckDB parameters go in ``params``."""
@@ -71,5 +89,13 @@ class Snapshot:
         con.execute(
             f"CREATE OR REPLACE TABLE {spec.name} AS SELECT * FROM {history} "
             f"QUALIFY row_number() OVER (PARTITION BY {keys} "
-            f"ORDER BY {spec.order} {direction}) = 1 ORDER BY {keys}"
+            f"ORDER BY {spec.order} {direction}) = 1"
+        )
+
+    def _install_files(self) -> None:
+        self.connection.execute(
+            "CREATE OR REPLACE TABLE files AS "
+            "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.recorded_at AS stored_at "
+            "FROM datasets d JOIN locations l USING (dataset_id) WHERE l.state = 'present' "
+            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
         )

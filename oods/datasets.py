@@ -9,12 +9,11 @@ import duckdb
 from .errors import OodsError
 from .site import Site
 
-#: Present datasets with where their bytes are: the view ``ls`` and ``url`` read.
+#: Present datasets with where their bytes are (the snapshot's ``files`` table).
 _PRESENT = """
-    SELECT d.dataset_id, d.dataset_type, d.instrument, d.day_obs, d.exposure, d.detector,
-           d.physical_filter, d.run, l.key, l.size, l.checksum
-    FROM datasets d JOIN locations l USING (dataset_id)
-    WHERE l.state = 'present'
+    SELECT dataset_id, dataset_type, instrument, day_obs, exposure, detector,
+           physical_filter, run, key, size, checksum
+    FROM files
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -111,6 +112,13 @@ class Translator:
 def to_utc_datetime(time: Time, source: str, key: str) -> dt.datetime:
     """An astropy time as an aware UTC datetime, or a HeaderError naming ``key``."""
     try:
-        return time.utc.to_datetime(timezone=dt.UTC)
+        return _utc_datetime(float(time.jd1), float(time.jd2), str(time.scale))
     except (ValueError, OverflowError) as exc:
         raise HeaderError(source, f"header {key} gives an unusable time: {exc}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_datetime(jd1: float, jd2: float, scale: str) -> dt.datetime:
+    # Cached: every detector of an exposure carries the same dates, and astropy's
+    # scale conversion costs about as much as the rest of a translation.
+    return Time(jd1, jd2, format="jd", scale=scale).utc.to_datetime(timezone=dt.UTC)

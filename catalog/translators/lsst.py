@@ -14,6 +14,7 @@ before translation, as ``astro_metadata_translator.fix_header`` does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -28,6 +29,19 @@ from ..records import DetectorRecord, ExposureRecord, Translation
 from .base import Translator, to_utc_datetime
 
 SIMONYI_TELESCOPE = "Simonyi Survey Telescope"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time(value: str | float, time_format: str, scale: str) -> Time:
+    """A parsed header date. Cached: all detectors of an exposure share their dates.
+
+    The Time returned is shared, so callers must not modify it in place.
+    """
+    time = Time(value, format=time_format, scale=scale)
+    if not math.isfinite(time.jd1 + time.jd2):
+        raise ValueError("not finite")
+    return time
+
 
 #: Joins the parts of a multi-element physical filter (filter~grating).
 FILTER_DELIMITER = "~"
@@ -261,19 +275,15 @@ class LsstTranslator(Translator):
     def time_card(self, key: str, time_format: str, scale: str) -> Time:
         """A date card (MJD or FITS/ISO text) as a Time; a bad value names the card."""
         value = self.header[key]
+        parsed = self._as_float(key, value) if time_format == "mjd" else str(value)
         try:
-            if time_format == "mjd":
-                time = Time(self._as_float(key, value), format="mjd", scale=scale)
-            else:
-                time = Time(str(value), format=time_format, scale=scale)
-            if not math.isfinite(time.jd1 + time.jd2):
-                raise ValueError("not finite")
+            return _parse_time(parsed, time_format, scale)
         except ValueError:
             raise HeaderError(self.source, f"header {key}={value!r} is not a date") from None
-        return time
 
     def is_on_mountain(self) -> bool:
-        return self.datetime_begin() > self.on_telescope_date
+        begin = to_utc_datetime(self.datetime_begin(), self.source, "DATE-BEG")
+        return begin > to_utc_datetime(self.on_telescope_date, self.source, "on-telescope date")
 
     # Exposure ----------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from catalog import TABLES, read_header, translate_header  # noqa: E402
+from catalog import TABLES, dataset_id, read_header, translate_header  # noqa: E402
 from catalog.ids import BUTLER_NAMESPACE  # noqa: E402
 from catalog.translators.focalplane import LSSTCAM_DETECTORS  # noqa: E402
 from infra.minio_server import MinioServer  # noqa: E402
@@ -60,16 +60,21 @@ from oods.simulate import simulate_night  # noqa: E402
 MB = 1e6
 RUN = "LSSTCam/raw/all"
 
-#: The one-exposure and one-night queries, as a notebook would write them.
+#: The one-exposure and one-night queries, as a notebook would write them: on the
+#: snapshot's ``files`` table (present datasets with their objects, in exposure order).
 EXPOSURE_QUERY = """
     SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
-    FROM datasets JOIN locations USING (dataset_id)
-    WHERE exposure = ?
+    FROM files WHERE exposure = ?
 """
 NIGHT_QUERY = """
     SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
+    FROM files WHERE day_obs = ?
+"""
+#: The same exposure query joining the two tables by hand, for comparison.
+JOIN_EXPOSURE_QUERY = """
+    SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
     FROM datasets JOIN locations USING (dataset_id)
-    WHERE day_obs = ?
+    WHERE exposure = ? AND state = 'present'
 """
 
 
@@ -365,6 +370,8 @@ def synthetic_catalog(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table, dict[
         f'{{"detector": {d}, "exposure": {e}, "instrument": "LSSTCam"}}'
         for e, d in zip(exposure_col.tolist(), detector_col.tolist(), strict=True)
     ]
+    first = {"instrument": "LSSTCam", "exposure": exp_ids[0], "detector": 0}
+    assert ids[0] == str(dataset_id("raw", RUN, first)), "synthetic ids must be Butler ids"
     rows = len(ids)
     timestamps = pa.array([now] * rows, pa.timestamp("us", tz="UTC"))
     datasets = pa.Table.from_pydict(
@@ -483,8 +490,8 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
         got = snapshot.sql(EXPOSURE_QUERY, [exposure]).fetchall()
         assert len(got) == expected, (exposure, len(got))
 
-    def one_exposure_execute(exposure: int) -> None:
-        got = snapshot.connection.execute(EXPOSURE_QUERY, [exposure]).fetchall()
+    def one_exposure_join(exposure: int) -> None:
+        got = snapshot.sql(JOIN_EXPOSURE_QUERY, [exposure]).fetchall()
         assert len(got) == expected, (exposure, len(got))
 
     def one_exposure_api(exposure: int) -> None:
@@ -497,16 +504,22 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
 
     runs = scale.query_runs
     exposure_ms = latency(one_exposure, exposure_ids, runs)
-    execute_ms = latency(one_exposure_execute, exposure_ids, runs)
+    join_ms = latency(one_exposure_join, exposure_ids, runs)
     api_ms = latency(one_exposure_api, exposure_ids, runs)
-    night_ms: dict[int, dict[str, float]] = {}
+    night_ms: dict[tuple[int, str], dict[str, float]] = {}
     for per_night, days in sorted(by_size.items()):
+        rows_per_night = per_night * expected
 
-        def one_night(day_obs: int, per_night: int = per_night) -> None:
+        def as_tuples(day_obs: int, rows: int = rows_per_night) -> None:
             got = snapshot.sql(NIGHT_QUERY, [day_obs]).fetchall()
-            assert len(got) == per_night * expected, (day_obs, len(got))
+            assert len(got) == rows, (day_obs, len(got))
 
-        night_ms[per_night] = latency(one_night, days, runs)
+        def as_arrow(day_obs: int, rows: int = rows_per_night) -> None:
+            got = snapshot.sql(NIGHT_QUERY, [day_obs]).to_arrow_table()
+            assert got.num_rows == rows, (day_obs, got.num_rows)
+
+        night_ms[per_night, "fetchall"] = latency(as_tuples, days, runs)
+        night_ms[per_night, "arrow"] = latency(as_arrow, days, runs)
 
     bench.raw["catalog"] = {
         "raws": info["raws"],
@@ -517,9 +530,9 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
         "load_seconds_all": loads,
         "load_seconds": statistics.median(loads),
         "exposure_query": exposure_ms,
-        "exposure_query_execute": execute_ms,
+        "exposure_query_join": join_ms,
         "list_datasets_exposure": api_ms,
-        "night_query": {str(k): v for k, v in night_ms.items()},
+        "night_query": {f"{n} exposures, {how}": v for (n, how), v in night_ms.items()},
     }
     bench.add(
         "catalog: snapshot load",
@@ -528,7 +541,7 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
         note=f"{info['raws']:,} raws, {info['exposures']:,} exposures, {commits} commits",
     )
     bench.add(
-        "catalog: one exposure (SQL join)",
+        "catalog: one exposure (SQL on files)",
         exposure_ms["median_ms"],
         "ms",
         "< 10",
@@ -536,10 +549,10 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
         f"{expected} rows; p90 {exposure_ms['p90_ms']:.1f} ms",
     )
     bench.add(
-        "catalog: one exposure (connection.execute)",
-        execute_ms["median_ms"],
+        "catalog: one exposure (datasets JOIN locations)",
+        join_ms["median_ms"],
         "ms",
-        note="the same SQL without the relation layer of Snapshot.sql, for comparison",
+        note="the same rows joined by hand, for comparison",
     )
     bench.add(
         "catalog: one exposure (list_datasets)",
@@ -549,14 +562,17 @@ def bench_catalog(bench: Bench, scale: Scale) -> None:
         api_ms["median_ms"] < 10,
         f"{expected} rows; p90 {api_ms['p90_ms']:.1f} ms",
     )
-    for per_night, ms in sorted(night_ms.items()):
+    for (per_night, how), ms in sorted(
+        night_ms.items(), key=lambda i: (i[0][0], i[0][1] != "fetchall")
+    ):
+        what = "Python tuples" if how == "fetchall" else "an Arrow table"
         bench.add(
-            f"catalog: one night, {per_night} exposures",
+            f"catalog: one night, {per_night} exp., {how}",
             ms["median_ms"],
             "ms",
             "< 50",
             ms["median_ms"] < 50,
-            f"{per_night * expected:,} rows fetched; p90 {ms['p90_ms']:.1f} ms",
+            f"{per_night * expected:,} rows fetched as {what}; p90 {ms['p90_ms']:.1f} ms",
         )
     snapshot.close()
 
@@ -581,6 +597,7 @@ def machine() -> dict[str, Any]:
 
     return {
         "nproc": os.cpu_count(),
+        "loadavg": os.getloadavg(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -641,6 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
         finally:
             server.stop()
+    info["loadavg_end"] = os.getloadavg()
 
     print(f"command: {command}")
     print(
@@ -651,6 +669,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"settings: workers={workers}, repeats={repeats} (median reported), "
         f"{'quick' if args.quick else 'full'} scale; took {elapsed:.0f} s"
+    )
+    start_load, end_load = info["loadavg"][0], info["loadavg_end"][0]
+    print(
+        f"load average (1 min): {start_load:.2f} at start, {end_load:.2f} at end"
+        + (
+            "  -- other processes shared the CPUs: expect noise"
+            if max(start_load, end_load) > 0.5 * (info["nproc"] or 1)
+            else ""
+        )
     )
     print()
     print(render(bench.figures))

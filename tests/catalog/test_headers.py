@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog import HeaderError, NotFitsError, read_header
+from catalog._cards import parse_cards
 
 
 def _fits_bytes(extensions: int = 1, side: int = 8) -> bytes:
@@ -57,3 +60,63 @@ def test_garbage_gives_a_header_or_a_header_error(noise: bytes, cut: int) -> Non
             read_header(candidate, "fuzz.fits")
         except HeaderError as exc:
             assert exc.source == "fuzz.fits"
+
+
+def _astropy_values(header: fits.Header) -> dict[str, object]:
+    return {
+        key: (None if isinstance(value, type(fits.card.UNDEFINED)) else value)
+        for key, value in header.items()
+        if key not in ("COMMENT", "HISTORY", "")
+    }
+
+
+def _header_bytes(cards: list[fits.Card]) -> bytes:
+    return fits.Header(cards).tostring().encode("ascii")
+
+
+def test_fast_cards_equal_astropy_on_simulated_and_corpus_headers(tmp_path: Path) -> None:
+    from oods.simulate import simulate_night
+    from tests.catalog.corpus import corpus_files, write_corpus_fits
+
+    paths = simulate_night(tmp_path, detectors=2, exposures=4, seed=1, size=4).files
+    paths += [write_corpus_fits(f, tmp_path / f"{f.stem}.fits") for f in corpus_files()]
+    for path in paths:
+        header = fits.getheader(path)
+        fast = parse_cards(header.tostring().encode("ascii"))
+        assert fast is not None, path.name  # raws stay on the fast path
+        assert fast == _astropy_values(header), path.name
+
+
+_keywords = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=8)
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_keywords, _values, st.booleans()), max_size=12))
+def test_fast_cards_agree_with_astropy_or_defer(cards: list[tuple[str, object, bool]]) -> None:
+    built = []
+    for keyword, value, hierarch in cards:
+        name = f"HIERARCH {keyword} X" if hierarch else keyword
+        if keyword in ("COMMENT", "HISTORY", "END", "CONTINUE"):
+            continue
+        built.append(fits.Card(name, fits.card.UNDEFINED if value is None else value))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        header = fits.Header(built)
+        data = header.tostring().encode("ascii")
+        fast = parse_cards(data)
+        if fast is not None:  # None means: astropy reads this one
+            assert fast == _astropy_values(fits.Header.fromstring(data.decode()))
+
+
+def test_fast_cards_defer_what_they_do_not_know() -> None:
+    long_string = fits.Card("LONGSTR", "x" * 100)  # written with CONTINUE cards
+    assert parse_cards(_header_bytes([long_string])) is None
+    assert parse_cards(_header_bytes([fits.Card("CPLX", complex(1, 2))])) is None
+    assert parse_cards(b"NOEND   = 1" + b" " * 69) is None
