@@ -42,6 +42,33 @@ def site(minio: MinioServer, request: pytest.FixtureRequest) -> Site:
     return Site.open(site_config(minio, bucket.strip("-")[:60]))
 
 
+#: Environment a test must not pick up from the developer's shell.
+OODS_VARIABLES = (
+    "OODS_CONFIG",
+    "OODS_ENDPOINT",
+    "OODS_BUCKET",
+    "OODS_ACCESS_KEY",
+    "OODS_SECRET_KEY",
+    "OODS_REGION",
+    "OODS_HOME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Only what each test sets: no OODS_* or AWS key variables, no ./oods.toml, no
+    `oods up` state (OODS_HOME is a new folder). Returns the working directory."""
+    for name in OODS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OODS_HOME", str(tmp_path / "home"))
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    return workdir
+
+
 @pytest.fixture
 def night(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated night, written once per test that asks."""

@@ -24,26 +24,7 @@ from oods.cli import main
 DAY_OBS = 20250601
 DETECTORS = 3
 EXPOSURES = 5
-#: Environment the CLI must not pick up from the developer's shell.
-_OODS_ENV = (
-    "OODS_CONFIG",
-    "OODS_ENDPOINT",
-    "OODS_BUCKET",
-    "OODS_ACCESS_KEY",
-    "OODS_SECRET_KEY",
-    "OODS_REGION",
-    "OODS_HOME",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stray OODS_* variables or ./oods.toml: each test says what it configures."""
-    for name in _OODS_ENV:
-        monkeypatch.delenv(name, raising=False)
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 @pytest.fixture

@@ -19,28 +19,7 @@ from oods.config import (
 )
 
 SECRET = "s3cr3t-Do-Not-Print-9f8e7d"
-_VARIABLES = (
-    "OODS_CONFIG",
-    "OODS_ENDPOINT",
-    "OODS_BUCKET",
-    "OODS_ACCESS_KEY",
-    "OODS_SECRET_KEY",
-    "OODS_REGION",
-    "OODS_HOME",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Only what each test sets: no developer variables, no ./oods.toml, no `oods up`."""
-    for name in _VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OODS_HOME", str(tmp_path / "home"))
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def write(tmp_path: Path, text: str, name: str = "oods.toml") -> Path:

@@ -69,23 +69,33 @@ def test_real_headers_ingest_as_the_butler_translates_them(
     assert lsstcam[1] == str(uuid.UUID("c900ca45-8346-53d7-b43f-af5d7c87bae7"))
 
 
+def _site_with_corrections(
+    minio: MinioServer, tmp_path: Path, bucket: str, files: dict[str, str]
+) -> Site:
+    folder = tmp_path / "corrections"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    config = SiteConfig(
+        endpoint=minio.endpoint,
+        access_key=minio.access_key,
+        secret_key=minio.secret_key,
+        bucket=bucket,
+        corrections=folder,
+    )
+    return Site.open(config)
+
+
 def test_header_corrections_apply_at_ingest_and_are_recorded(
     minio: MinioServer,
     corpus_night: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    folder = tmp_path / "corrections"
-    folder.mkdir()
-    (folder / "LSSTCam-MC_O_20250415_000060.yaml").write_text("FILTER: r_57\nFILTBAND: r\n")
-    (folder / "README.txt").write_text("not a correction\n")
-    config = SiteConfig(
-        endpoint=minio.endpoint,
-        access_key=minio.access_key,
-        secret_key=minio.secret_key,
-        bucket="corrected",
-        corrections=folder,
-    )
-    site = Site.open(config)
+    corrections = {
+        "LSSTCam-MC_O_20250415_000060.yaml": "FILTER: r_57\nFILTBAND: r\n",
+        "README.txt": "not a correction\n",
+    }
+    site = _site_with_corrections(minio, tmp_path, "corrected", corrections)
     report = ingest(site, corpus_night.values())
     assert len(report.ingested) == 7
     rows = site.sql(
@@ -107,17 +117,9 @@ def test_a_broken_correction_file_is_a_metadata_failure_naming_it(
     corpus_night: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    folder = tmp_path / "corrections"
-    folder.mkdir()
-    (folder / "LATISS-AT_O_20220405_000348.yaml").write_text("- just\n- a list\n")
-    config = SiteConfig(
-        endpoint=minio.endpoint,
-        access_key=minio.access_key,
-        secret_key=minio.secret_key,
-        bucket="broken-corr",
-        corrections=folder,
-    )
-    report = ingest(Site.open(config), corpus_night.values())
+    broken = {"LATISS-AT_O_20220405_000348.yaml": "- just\n- a list\n"}
+    site = _site_with_corrections(minio, tmp_path, "broken-corr", broken)
+    report = ingest(site, corpus_night.values())
     assert len(report.ingested) == 6
     (failed,) = report.failed
     assert failed.failure == "metadata"
