@@ -1,27 +1,45 @@
-"""What the data is: records, header translation, the snapshot tables and SQL over them.
+"""What the data is: records, header translation, the snapshot tables and SQL over them,
+calibration certification and lookup, and provenance.
 
 The catalog knows nothing of S3 beyond where its tables live (a URI and deltalake
 ``storage_options``).
 """
 
+from .calibrations import (
+    CertificationRequest,
+    CertifyReport,
+    DecertifyReport,
+    certify,
+    decertify,
+)
+from .certification_files import ImportReport, RejectedRow, import_certifications
 from .errors import (
+    CalibrationNotFound,
     CatalogCommitError,
     CatalogError,
     CatalogReadError,
+    CertificationFileError,
     HeaderError,
     IdentityConflict,
     MissingHeaderKeyError,
     NotFitsError,
+    UnknownDatasetError,
     UnknownInstrumentError,
+    ValidityError,
+    ValidityOverlapError,
 )
 from .headers import read_header, translate_header
-from .ids import dataset_id
+from .ids import FILTER_CALIBRATIONS, calibration_data_id, dataset_id
+from .lookup import CalibrationMatch, find_calibration, find_calibrations, list_certifications
+from .provenance import input_closure, record_provenance
 from .query import Snapshot
 from .records import (
+    CertificationRecord,
     DatasetRecord,
     DetectorRecord,
     ExposureRecord,
     LocationRecord,
+    ProvenanceRecord,
     Translation,
     arrow_schema,
     to_arrow,
@@ -30,28 +48,51 @@ from .tables import TABLES, CatalogStore, TableSpec
 from .translators.corrections import Corrections, load_corrections
 
 __all__ = [
+    "FILTER_CALIBRATIONS",
     "TABLES",
+    "CalibrationMatch",
+    "CalibrationNotFound",
     "CatalogCommitError",
     "CatalogError",
     "CatalogReadError",
     "CatalogStore",
+    "CertificationFileError",
+    "CertificationRecord",
+    "CertificationRequest",
+    "CertifyReport",
     "Corrections",
     "DatasetRecord",
+    "DecertifyReport",
     "DetectorRecord",
     "ExposureRecord",
     "HeaderError",
     "IdentityConflict",
+    "ImportReport",
     "LocationRecord",
     "MissingHeaderKeyError",
     "NotFitsError",
+    "ProvenanceRecord",
+    "RejectedRow",
     "Snapshot",
     "TableSpec",
     "Translation",
+    "UnknownDatasetError",
     "UnknownInstrumentError",
+    "ValidityError",
+    "ValidityOverlapError",
     "arrow_schema",
+    "calibration_data_id",
+    "certify",
     "dataset_id",
+    "decertify",
+    "find_calibration",
+    "find_calibrations",
+    "import_certifications",
+    "input_closure",
+    "list_certifications",
     "load_corrections",
     "read_header",
+    "record_provenance",
     "to_arrow",
     "translate_header",
 ]

@@ -6,6 +6,11 @@
     │   ├── UnknownInstrumentError       no translator claims the header
     │   └── MissingHeaderKeyError        a translator needs a key that is absent
     ├── IdentityConflict                 same dataset id, different bytes
+    ├── UnknownDatasetError(LookupError) a dataset id (or file name) is not in the catalog
+    ├── ValidityError(ValueError)        a validity range is empty or reversed
+    ├── ValidityOverlapError             a certification would overlap an existing one
+    ├── CalibrationNotFound(LookupError) no calibration of a type is valid for a raw
+    ├── CertificationFileError(ValueError) a certification file cannot be read at all
     ├── CatalogCommitError               a table commit failed after retries
     └── CatalogReadError                 a table could not be read (store unreachable)
 
@@ -79,3 +84,74 @@ class CatalogReadError(CatalogError):
     def __init__(self, table: str, cause: BaseException) -> None:
         self.table = table
         super().__init__(f"cannot read table {table!r}: {cause}")
+
+
+class UnknownDatasetError(CatalogError, LookupError):
+    """A dataset named by id (or file name) is not in the catalog."""
+
+    def __init__(self, dataset: str, reason: str = "no such dataset in the catalog") -> None:
+        self.dataset = dataset
+        self.reason = reason
+        super().__init__(f"dataset {dataset}: {reason}")
+
+
+class ValidityError(CatalogError, ValueError):
+    """A validity range [begin, end) that contains no time at all."""
+
+    def __init__(self, begin: object, end: object) -> None:
+        self.begin = begin
+        self.end = end
+        super().__init__(
+            f"empty validity range [{begin}, {end}): begin must be before end "
+            "(leave either end out for an open range)"
+        )
+
+
+class ValidityOverlapError(CatalogError):
+    """Certifying would give one data id two calibrations at the same time.
+
+    ``existing`` is the dataset id already certified there (or requested earlier in the
+    same batch), with its range.
+    """
+
+    def __init__(
+        self,
+        collection: str,
+        dataset_type: str,
+        data_id: str,
+        dataset_id: str,
+        requested: str,
+        existing: str,
+        existing_range: str,
+    ) -> None:
+        self.collection = collection
+        self.dataset_type = dataset_type
+        self.data_id = data_id
+        self.dataset_id = dataset_id
+        self.existing = existing
+        super().__init__(
+            f"{collection}: {dataset_type} {dataset_id} for {data_id} over {requested} "
+            f"overlaps {existing} certified over {existing_range}; decertify that range first"
+        )
+
+
+class CalibrationNotFound(CatalogError, LookupError):
+    """No calibration of the requested type(s) is valid for a raw in the collections."""
+
+    def __init__(self, raw: str, missing: list[str], collections: list[str], when: object):
+        self.raw = raw
+        self.missing = missing
+        self.collections = collections
+        self.when = when
+        super().__init__(
+            f"{raw}: no {', '.join(missing)} valid at {when} in collections {collections}"
+        )
+
+
+class CertificationFileError(CatalogError, ValueError):
+    """A certification file cannot be read at all (unreadable, wrong format, no columns)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")

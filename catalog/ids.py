@@ -28,3 +28,32 @@ def dataset_id(dataset_type: str, run: str, data_id: Mapping[str, object]) -> uu
     items = [("dataset_type", dataset_type), ("run", run)]
     items.extend((key, str(data_id[key])) for key in sorted(data_id))
     return uuid.uuid5(BUTLER_NAMESPACE, ",".join(f"{key}={value}" for key, value in items))
+
+
+#: Calibration types whose data id includes the physical filter, as in the Butler.
+FILTER_CALIBRATIONS = frozenset({"flat", "fringe", "sky", "illuminationCorrection"})
+
+
+def calibration_data_id(
+    dataset_type: str, instrument: str, detector: int | None, physical_filter: str | None
+) -> dict[str, object]:
+    """The required data id of a calibration dataset.
+
+    ``instrument`` always; ``detector`` when given; ``physical_filter`` when given, and
+    required for the types in ``FILTER_CALIBRATIONS``.
+
+    Raises:
+        ValueError: a filter-dependent type without a filter.
+
+    Example:
+        >>> calibration_data_id("flat", "LSSTCam", 94, "r_57")
+        {'instrument': 'LSSTCam', 'detector': 94, 'physical_filter': 'r_57'}
+    """
+    if physical_filter is None and dataset_type in FILTER_CALIBRATIONS:
+        raise ValueError(f"a {dataset_type} needs a physical_filter in its data id")
+    data_id: dict[str, object] = {"instrument": instrument}
+    if detector is not None:
+        data_id["detector"] = detector
+    if physical_filter is not None:
+        data_id["physical_filter"] = physical_filter
+    return data_id

@@ -120,6 +120,40 @@ class LocationRecord:
     recorded_at: dt.datetime
 
 
+@dataclasses.dataclass(frozen=True)
+class CertificationRecord:
+    """One validity range of a calibration dataset in a calibration collection.
+
+    Rows are never changed: decertifying writes a newer row with the same
+    ``validity_id`` and ``state="decertified"``; the latest row per id is the truth,
+    and ``recorded_at`` says when each version was made (for ``as_of`` lookups).
+    The data id (instrument, detector, physical_filter) is copied from the dataset so
+    that overlap checks and lookups need no join. ``None`` bounds are open.
+    """
+
+    validity_id: str
+    collection: str
+    dataset_type: str
+    instrument: str
+    detector: int | None
+    physical_filter: str | None
+    dataset_id: str
+    valid_begin: dt.datetime | None  # inclusive
+    valid_end: dt.datetime | None  # exclusive
+    state: str  # "certified" or "decertified"
+    recorded_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvenanceRecord:
+    """One input of an output dataset, with the role it played (e.g. ``bias``)."""
+
+    output_id: str
+    input_id: str
+    role: str
+    recorded_at: dt.datetime
+
+
 def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
     """Map a field annotation to (arrow type, nullable)."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:

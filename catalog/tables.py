@@ -20,7 +20,14 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from .errors import CatalogCommitError, CatalogReadError
-from .records import DatasetRecord, ExposureRecord, LocationRecord, arrow_schema
+from .records import (
+    CertificationRecord,
+    DatasetRecord,
+    ExposureRecord,
+    LocationRecord,
+    ProvenanceRecord,
+    arrow_schema,
+)
 
 COMMIT_ATTEMPTS = 8
 
@@ -55,6 +62,16 @@ TABLES: dict[str, TableSpec] = {
             "recorded_at",
         ),
         TableSpec("locations", arrow_schema(LocationRecord), ("dataset_id",), "recorded_at"),
+        TableSpec(
+            "calibrations", arrow_schema(CertificationRecord), ("validity_id",), "recorded_at"
+        ),
+        TableSpec(
+            "provenance",
+            arrow_schema(ProvenanceRecord),
+            ("output_id", "input_id", "role"),
+            "recorded_at",
+            "first",
+        ),
     )
 }
 
@@ -131,9 +148,16 @@ class CatalogStore:
         delta.create_checkpoint()
         return dict(metrics)
 
-    def load(self, table: str, as_of: dt.datetime | None = None) -> pa.Table:
-        """Every row of a table's snapshot, history included: the latest, or as of a time."""
-        version = None
+    def latest_version(self, table: str) -> int | None:
+        """The table's current version, or None if it was never created."""
+        delta = self.open(table)
+        return None if delta is None else delta.version()
+
+    def load(
+        self, table: str, as_of: dt.datetime | None = None, version: int | None = None
+    ) -> pa.Table:
+        """Every row of a table's snapshot, history included: the latest, as of a time,
+        or at a version."""
         if as_of is not None:
             version = self.version_at(table, as_of)
             if version is None:

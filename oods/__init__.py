@@ -1,7 +1,8 @@
 """The site: bucket I/O, ingest, and the ``oods`` command line."""
 
+from .calibrations import ingest_calibrations, put
 from .config import SiteConfig, load_config
-from .errors import ConfigError, IngestRejected, OodsError, StorageError
+from .errors import ConfigError, IngestRejected, InvalidNameError, OodsError, StorageError
 from .ingest import FileResult, IngestReport, find_files, ingest
 from .simulate import Night, simulate_night
 from .site import Site
@@ -11,6 +12,7 @@ __all__ = [
     "FileResult",
     "IngestRejected",
     "IngestReport",
+    "InvalidNameError",
     "Night",
     "OodsError",
     "Site",
@@ -18,6 +20,8 @@ __all__ = [
     "StorageError",
     "find_files",
     "ingest",
+    "ingest_calibrations",
     "load_config",
+    "put",
     "simulate_night",
 ]

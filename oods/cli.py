@@ -24,7 +24,7 @@ from . import embedded
 from .config import load_config
 from .datasets import list_datasets, locate
 from .errors import ConfigError, OodsError
-from .ingest import find_files
+from .ingest import IngestReport, find_files
 from .ingest import ingest as ingest_files
 from .simulate import DEFAULT_DAY_OBS, simulate_night
 from .site import Site
@@ -200,6 +200,11 @@ def ingest(obj: Context, paths: Sequence[Path], run: str | None, as_json: bool) 
     total = sum(1 for _ in find_files(paths))
     with _progressbar(total, "ingesting") as advance:
         report = ingest_files(site, paths, run=run, progress=advance)
+    _show_report(report, as_json)
+
+
+def _show_report(report: IngestReport, as_json: bool) -> None:
+    """Print an ingest report (one line per rejected file); exit 4 if any was rejected."""
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     else:
@@ -429,3 +434,10 @@ def _load_plugins(group: click.Group, load: Callable[..., Any] = entry_points) -
 
 
 _load_plugins(main)
+
+# Imported last: these modules use the helpers above.
+from .calib_cli import calib, provenance, put  # noqa: E402
+
+main.add_command(calib)
+main.add_command(put)
+main.add_command(provenance)

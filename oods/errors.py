@@ -3,7 +3,8 @@
 OodsError
 ├── ConfigError(ValueError)      the site configuration is missing or invalid
 ├── StorageError                 the object store refused or failed a request
-└── IngestRejected               a file could not be ingested (kept per file in reports)
+├── IngestRejected               a file could not be ingested (kept per file in reports)
+└── InvalidNameError(ValueError) a run, dataset type or filter cannot be part of a key
 """
 
 from __future__ import annotations
@@ -34,3 +35,7 @@ class IngestRejected(OodsError):
         self.failure = failure
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+
+class InvalidNameError(OodsError, ValueError):
+    """A name given for keys (run, dataset type, instrument, filter) is unsafe."""

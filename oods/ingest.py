@@ -2,9 +2,12 @@
 
 Per batch: read and translate every file (metadata failures stop here), look the ids up
 in the catalog (same bytes: skipped; other bytes: conflict), upload with a create-only
-PUT verified by SHA-256, then commit datasets, exposures and locations. Every step can be
-re-run: an object left by a crash before its commit is recognised by its checksum and
-catalogued by the next ingest.
+PUT verified by SHA-256, then commit exposures, datasets, provenance and locations.
+Every step can be re-run: an object left by a crash before its commit is recognised by
+its checksum and catalogued by the next ingest.
+
+The batch machinery (``ingest_prepared``) is shared with ``oods.calibrations``, which
+prepares files from an explicit data id instead of a raw header.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from catalog import (
     HeaderError,
     IdentityConflict,
     LocationRecord,
+    ProvenanceRecord,
     Translation,
     dataset_id,
     read_header,
@@ -115,10 +119,16 @@ class IngestReport:
 
 @dataclasses.dataclass(frozen=True)
 class _Prepared:
+    """A file read and identified, ready for the identity check and upload.
+
+    ``translation`` is the raw header's records (committed with the dataset); files
+    ingested with an explicit data id (calibrations, outputs) have none.
+    """
+
     path: Path
     size: int
     sha256: bytes
-    translation: Translation
+    translation: Translation | None
     dataset_id: str
     key: str
     data_id: dict[str, object]
@@ -169,6 +179,32 @@ def ingest(
         >>> report = ingest(Site.open(), ["night/20250415"])
         >>> report.summary()["ingested"]
     """
+    run = run or site.config.run
+    corrections = site.corrections
+    return ingest_prepared(
+        site,
+        paths,
+        lambda path: _prepare(path, run, dataset_type, corrections),
+        dataset_type,
+        run,
+        progress,
+    )
+
+
+def ingest_prepared(
+    site: Site,
+    paths: Iterable[str | Path],
+    prepare: Callable[[Path], _Prepared | FileResult],
+    dataset_type: str,
+    run: str,
+    progress: Progress | None = None,
+    inputs: Mapping[str, str] | None = None,
+) -> IngestReport:
+    """Ingest files that ``prepare`` identifies, in batches of ``site.config.batch_size``.
+
+    Args:
+        inputs: ``{input dataset id: role}`` recorded as provenance of every file.
+    """
     started = time.perf_counter()
     report = IngestReport()
     files = list(find_files(paths))
@@ -176,7 +212,9 @@ def ingest(
     with ThreadPoolExecutor(site.config.workers) as pool:
         for start in range(0, len(files), batch_size):
             batch = files[start : start + batch_size]
-            _ingest_batch(site, pool, batch, run or site.config.run, dataset_type, report, progress)
+            _ingest_batch(
+                site, pool, batch, prepare, dataset_type, run, report, progress, inputs or {}
+            )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -185,14 +223,15 @@ def _ingest_batch(
     site: Site,
     pool: ThreadPoolExecutor,
     batch: Sequence[Path],
-    run: str,
+    prepare: Callable[[Path], _Prepared | FileResult],
     dataset_type: str,
+    run: str,
     report: IngestReport,
     progress: Progress | None,
+    inputs: Mapping[str, str],
 ) -> None:
     prepared: list[_Prepared] = []
-    corrections = site.corrections
-    for item in pool.map(lambda p: _prepare(p, run, dataset_type, corrections), batch):
+    for item in pool.map(prepare, batch):
         if isinstance(item, FileResult):
             report.results.append(item)
             _tick(progress)
@@ -218,7 +257,7 @@ def _ingest_batch(
     if not uploaded:
         return
     try:
-        _commit(site, uploaded, dataset_type, run, report)
+        _commit(site, uploaded, dataset_type, run, report, inputs)
     except CatalogError as exc:
         reason = (
             f"catalog commit failed ({exc}); the bytes are stored and the next ingest "
@@ -332,42 +371,75 @@ def _upload(site: Site, item: _Prepared) -> str | None:
 
 
 def _commit(
-    site: Site, items: list[_Prepared], dataset_type: str, run: str, report: IngestReport
+    site: Site,
+    items: list[_Prepared],
+    dataset_type: str,
+    run: str,
+    report: IngestReport,
+    inputs: Mapping[str, str],
 ) -> None:
-    """Commit one batch: exposures first, then datasets, then locations.
+    """Commit one batch: exposures first, then datasets, provenance, then locations.
 
     Readers treat a dataset as present only once its location is committed, so a crash
-    between the commits leaves nothing that points at missing bytes.
+    between the commits leaves nothing that points at missing bytes (and a retry of the
+    same files commits them all again; repeated provenance rows read as one).
     """
     now = dt.datetime.now(dt.UTC)
-    exposures = _new_exposures(site, [p.translation.exposure for p in items], report)
+    translated = [p.translation.exposure for p in items if p.translation is not None]
+    exposures = _new_exposures(site, translated, report) if translated else []
     if exposures:
         table = to_arrow(exposures, ExposureRecord)
         table = table.append_column(
             "recorded_at", pa.array([now] * len(exposures), pa.timestamp("us", tz="UTC"))
         )
         site.store.append("exposures", table)
-    datasets = [
-        DatasetRecord(
-            dataset_id=p.dataset_id,
-            dataset_type=dataset_type,
-            run=run.format(instrument=p.translation.exposure.instrument),
-            instrument=p.translation.exposure.instrument,
-            data_id=json.dumps(p.data_id, sort_keys=True),
-            ingested_at=now,
-            exposure=p.translation.exposure.exposure,
-            detector=p.translation.detector.detector,
-            physical_filter=p.translation.exposure.physical_filter,
-            day_obs=p.translation.exposure.day_obs,
-        )
-        for p in items
-    ]
+    datasets = [_dataset_record(p, dataset_type, run, now) for p in items]
     site.store.append("datasets", to_arrow(datasets, DatasetRecord))
+    if inputs:
+        provenance = [
+            ProvenanceRecord(p.dataset_id, input_id, role, now)
+            for p in items
+            for input_id, role in inputs.items()
+        ]
+        site.store.append("provenance", to_arrow(provenance, ProvenanceRecord))
     locations = [
         LocationRecord(p.dataset_id, p.key, p.size, p.checksum, p.path.name, "present", now)
         for p in items
     ]
     site.store.append("locations", to_arrow(locations, LocationRecord))
+
+
+def _dataset_record(
+    item: _Prepared, dataset_type: str, run: str, now: dt.datetime
+) -> DatasetRecord:
+    """The dataset row: from the raw's translated header, else from its data id."""
+    data_id = item.data_id
+    exposure = item.translation.exposure if item.translation is not None else None
+    instrument = str(data_id["instrument"])
+    return DatasetRecord(
+        dataset_id=item.dataset_id,
+        dataset_type=dataset_type,
+        run=run.format(instrument=instrument),
+        instrument=instrument,
+        data_id=json.dumps(data_id, sort_keys=True),
+        ingested_at=now,
+        exposure=exposure.exposure if exposure is not None else _int(data_id.get("exposure")),
+        detector=_int(data_id.get("detector")),
+        physical_filter=(
+            exposure.physical_filter
+            if exposure is not None
+            else _str(data_id.get("physical_filter"))
+        ),
+        day_obs=exposure.day_obs if exposure is not None else None,
+    )
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _new_exposures(
