@@ -19,6 +19,7 @@ from .errors import (
     CatalogError,
     CatalogReadError,
     CertificationFileError,
+    CorrectionFileError,
     HeaderError,
     IdentityConflict,
     MissingHeaderKeyError,
@@ -28,11 +29,22 @@ from .errors import (
     ValidityError,
     ValidityOverlapError,
 )
-from .headers import read_header, translate_header
+from .headers import read_header, read_primary_header, translate_header
 from .ids import FILTER_CALIBRATIONS, calibration_data_id, dataset_id
 from .lookup import CalibrationMatch, find_calibration, find_calibrations, list_certifications
 from .provenance import input_closure, record_provenance
 from .query import Snapshot
+from .record_corrections import (
+    CORRECTABLE_FIELDS,
+    RAW_FIELDS,
+    FieldChange,
+    RecordCorrection,
+    RecordsReport,
+    Rejected,
+    correct_records,
+    corrections_from_translation,
+    read_correction_table,
+)
 from .records import (
     CertificationRecord,
     DatasetRecord,
@@ -48,7 +60,9 @@ from .tables import TABLES, CatalogStore, TableSpec
 from .translators.corrections import Corrections, load_corrections
 
 __all__ = [
+    "CORRECTABLE_FIELDS",
     "FILTER_CALIBRATIONS",
+    "RAW_FIELDS",
     "TABLES",
     "CalibrationMatch",
     "CalibrationNotFound",
@@ -60,11 +74,13 @@ __all__ = [
     "CertificationRecord",
     "CertificationRequest",
     "CertifyReport",
+    "CorrectionFileError",
     "Corrections",
     "DatasetRecord",
     "DecertifyReport",
     "DetectorRecord",
     "ExposureRecord",
+    "FieldChange",
     "HeaderError",
     "IdentityConflict",
     "ImportReport",
@@ -72,6 +88,9 @@ __all__ = [
     "MissingHeaderKeyError",
     "NotFitsError",
     "ProvenanceRecord",
+    "RecordCorrection",
+    "RecordsReport",
+    "Rejected",
     "RejectedRow",
     "Snapshot",
     "TableSpec",
@@ -83,6 +102,8 @@ __all__ = [
     "arrow_schema",
     "calibration_data_id",
     "certify",
+    "correct_records",
+    "corrections_from_translation",
     "dataset_id",
     "decertify",
     "find_calibration",
@@ -91,7 +112,9 @@ __all__ = [
     "input_closure",
     "list_certifications",
     "load_corrections",
+    "read_correction_table",
     "read_header",
+    "read_primary_header",
     "record_provenance",
     "to_arrow",
     "translate_header",

@@ -11,6 +11,7 @@
     ├── ValidityOverlapError             a certification would overlap an existing one
     ├── CalibrationNotFound(LookupError) no calibration of a type is valid for a raw
     ├── CertificationFileError(ValueError) a certification file cannot be read at all
+    ├── CorrectionFileError(ValueError)  a record correction table cannot be read at all
     ├── CatalogCommitError               a table commit failed after retries
     └── CatalogReadError                 a table could not be read (store unreachable)
 
@@ -63,10 +64,11 @@ class IdentityConflict(CatalogError):
         self.dataset_id = dataset_id
         self.existing_checksum = existing_checksum
         self.checksum = checksum
-        super().__init__(
-            f"{source}: dataset {dataset_id} already exists with different bytes "
+        self.reason = (
+            f"dataset {dataset_id} already exists with different bytes "
             f"(sha256 {existing_checksum[:12]}… here {checksum[:12]}…); nothing was overwritten"
         )
+        super().__init__(f"{source}: {self.reason}")
 
 
 class CatalogCommitError(CatalogError):
@@ -150,6 +152,15 @@ class CalibrationNotFound(CatalogError, LookupError):
 
 class CertificationFileError(CatalogError, ValueError):
     """A certification file cannot be read at all (unreadable, wrong format, no columns)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class CorrectionFileError(CatalogError, ValueError):
+    """A record correction table cannot be read at all (unreadable, no header, no columns)."""
 
     def __init__(self, source: str, reason: str) -> None:
         self.source = source

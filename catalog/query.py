@@ -16,7 +16,8 @@ import duckdb
 
 from .tables import TABLES, CatalogStore, TableSpec
 
-#: The table whose versions number the catalog's versions: every ingest commits it last.
+#: The table whose versions number the catalog's versions: every ingest commits it last,
+#: and every records update commits it (empty) last.
 VERSION_TABLE = "locations"
 
 

@@ -70,6 +70,8 @@ class ExposureRecord:
     seq_start: int | None = None  # first seq_num of this exposure's sequence (visit)
     seq_end: int | None = None  # last seq_num of that sequence (may not exist yet)
     corrected_cards: str | None = None  # header cards a correction file changed, comma-separated
+    corrected_fields: str | None = None  # fields `oods records update` changed, comma-separated
+    correction: str | None = None  # why: the source (and reason) of the latest correction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,18 +92,25 @@ class Translation:
 
 @dataclasses.dataclass(frozen=True)
 class DatasetRecord:
-    """A dataset: its identity (type, run, data id). Rows are never changed."""
+    """A dataset: its identity (type, run, data id) and the header facts kept with it.
+
+    Rows are never changed: a correction appends a newer row (same ``dataset_id``, later
+    ``recorded_at``; ``ingested_at`` is kept), and the latest row per id is the truth.
+    """
 
     dataset_id: str
     dataset_type: str
     run: str
     instrument: str
     data_id: str  # JSON of the required data id, keys sorted
-    ingested_at: dt.datetime
+    ingested_at: dt.datetime  # when the dataset was first catalogued
+    recorded_at: dt.datetime  # when this row was written
     exposure: int | None = None
     detector: int | None = None
     physical_filter: str | None = None
     day_obs: int | None = None
+    corrected_fields: str | None = None  # fields `oods records update` changed, comma-separated
+    correction: str | None = None  # why: the source (and reason) of the latest correction
 
 
 @dataclasses.dataclass(frozen=True)

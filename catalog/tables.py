@@ -12,6 +12,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -54,7 +55,7 @@ def _with_recorded_at(schema: pa.Schema) -> pa.Schema:
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        TableSpec("datasets", arrow_schema(DatasetRecord), ("dataset_id",), "ingested_at", "first"),
+        TableSpec("datasets", arrow_schema(DatasetRecord), ("dataset_id",), "recorded_at"),
         TableSpec(
             "exposures",
             _with_recorded_at(arrow_schema(ExposureRecord)),
@@ -123,6 +124,24 @@ class CatalogStore:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         assert last is not None
         raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
+
+    def append_together(self, rows: Mapping[str, pa.Table]) -> None:
+        """Append to several tables at once, one commit each, in parallel threads.
+
+        For commits that need no order among themselves; each is retried as ``append``.
+
+        Raises:
+            CatalogCommitError: the first commit that failed (the others still ran).
+        """
+        pending = {name: table for name, table in rows.items() if table.num_rows}
+        if len(pending) <= 1:
+            for name, table in pending.items():
+                self.append(name, table)
+            return
+        with ThreadPoolExecutor(len(pending)) as pool:
+            futures = [pool.submit(self.append, name, table) for name, table in pending.items()]
+        for future in futures:
+            future.result()
 
     def scan(
         self, table: str, filter: ds.Expression | None = None, columns: list[str] | None = None

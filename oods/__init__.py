@@ -4,6 +4,7 @@ from .calibrations import ingest_calibrations, put
 from .config import SiteConfig, load_config
 from .errors import ConfigError, IngestRejected, InvalidNameError, OodsError, StorageError
 from .ingest import FileResult, IngestReport, find_files, ingest
+from .records import update_records
 from .simulate import Night, simulate_night
 from .site import Site
 
@@ -24,4 +25,5 @@ __all__ = [
     "load_config",
     "put",
     "simulate_night",
+    "update_records",
 ]

@@ -57,9 +57,19 @@ def describe(exc: BaseException) -> str:
 
 
 def put_new(
-    client: Any, bucket: str, key: str, body: BinaryIO, sha256: bytes, metadata: dict[str, str]
+    client: Any,
+    bucket: str,
+    key: str,
+    body: bytes | BinaryIO,
+    sha256: bytes | None,
+    metadata: dict[str, str],
 ) -> bool:
-    """Create ``key`` only if it does not exist, verified by the server against ``sha256``.
+    """Create ``key`` only if it does not exist.
+
+    With ``sha256`` the server verifies the bytes against it (for a body streamed from a
+    file, which could change after it was hashed); without, against a CRC32 of the body
+    (for bytes in memory: the very bytes that were hashed, so only the wire can corrupt
+    them, and CRC32 costs the server a fraction of SHA-256).
 
     Returns:
         True if written, False if an object already holds the key (nothing overwritten).
@@ -68,14 +78,19 @@ def put_new(
         StorageError: any other failure (server down, bad digest, access denied).
     """
     try:
+        checksum = (
+            {"ChecksumSHA256": base64.b64encode(sha256).decode()}
+            if sha256 is not None
+            else {"ChecksumAlgorithm": "CRC32"}
+        )
         client.put_object(
             Bucket=bucket,
             Key=key,
             Body=body,
             IfNoneMatch="*",
-            ChecksumSHA256=base64.b64encode(sha256).decode(),
             Metadata=metadata,
             Tagging=f"{RETENTION_TAG}={HOLD}",
+            **checksum,
         )
         return True
     except TRANSPORT_ERRORS as exc:

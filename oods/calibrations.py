@@ -10,7 +10,6 @@ detection, one commit per batch, one result per file, and optional provenance.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -19,13 +18,20 @@ from catalog import (
     HeaderError,
     calibration_data_id,
     dataset_id,
-    read_header,
     translate_header,
 )
 from catalog.provenance import DEFAULT_ROLE, check_datasets_exist
 
 from .errors import IngestRejected, InvalidNameError
-from .ingest import INGEST, METADATA, FileResult, IngestReport, Progress, _Prepared, ingest_prepared
+from .ingest import (
+    METADATA,
+    FileResult,
+    IngestReport,
+    Progress,
+    _Prepared,
+    ingest_prepared,
+    read_file_header,
+)
 from .keys import calibration_key, check_dataset_type, check_run, check_segment
 from .site import Site
 
@@ -148,20 +154,14 @@ def _prepare_calibration(
 ) -> _Prepared | FileResult:
     """Read one file and settle its data id; failures become results."""
     source = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return FileResult(
-            source, "failed", failure=INGEST, reason=f"unreadable: {exc.strerror or exc}"
-        )
+    read = read_file_header(path)
+    if isinstance(read, FileResult):
+        return read
+    header, size = read
 
     def failed(reason: str) -> FileResult:
-        return FileResult(source, "failed", size=len(data), failure=METADATA, reason=reason)
+        return FileResult(source, "failed", size=size, failure=METADATA, reason=reason)
 
-    try:
-        header = read_header(data, source)
-    except HeaderError as exc:
-        return failed(exc.reason)
     wants_filter = physical_filter is None and dataset_type in FILTER_CALIBRATIONS
     if instrument is None or detector is None or wants_filter:
         try:
@@ -187,8 +187,7 @@ def _prepare_calibration(
         return failed(str(exc))
     return _Prepared(
         path=path,
-        size=len(data),
-        sha256=hashlib.sha256(data).digest(),
+        size=size,
         translation=None,
         dataset_id=str(dataset_id(dataset_type, run, data_id)),
         key=key,

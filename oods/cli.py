@@ -437,7 +437,9 @@ _load_plugins(main)
 
 # Imported last: these modules use the helpers above.
 from .calib_cli import calib, provenance, put  # noqa: E402
+from .records_cli import records  # noqa: E402
 
 main.add_command(calib)
 main.add_command(put)
 main.add_command(provenance)
+main.add_command(records)

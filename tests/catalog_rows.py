@@ -82,6 +82,7 @@ def add_exposures(
                     instrument=INSTRUMENT,
                     data_id=json.dumps(data_id, sort_keys=True),
                     ingested_at=now,
+                    recorded_at=now,
                     exposure=e.exposure,
                     detector=detector,
                     physical_filter=e.physical_filter,
@@ -101,13 +102,15 @@ def calibration_record(
     dataset_type: str, run: str, detector: int | None, physical_filter: str | None = None
 ) -> DatasetRecord:
     data_id = calibration_data_id(dataset_type, INSTRUMENT, detector, physical_filter)
+    now = dt.datetime.now(dt.UTC)
     return DatasetRecord(
         dataset_id=str(dataset_id(dataset_type, run, data_id)),
         dataset_type=dataset_type,
         run=run,
         instrument=INSTRUMENT,
         data_id=json.dumps(data_id, sort_keys=True),
-        ingested_at=dt.datetime.now(dt.UTC),
+        ingested_at=now,
+        recorded_at=now,
         detector=detector,
         physical_filter=physical_filter,
     )

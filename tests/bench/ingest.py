@@ -382,10 +382,13 @@ def synthetic_catalog(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table, dict[
             "instrument": ["LSSTCam"] * rows,
             "data_id": data_ids,
             "ingested_at": timestamps,
+            "recorded_at": timestamps,
             "exposure": exposure_col,
             "detector": detector_col,
             "physical_filter": filter_col,
             "day_obs": day_col,
+            "corrected_fields": pa.nulls(rows, pa.string()),
+            "correction": pa.nulls(rows, pa.string()),
         },
         schema=TABLES["datasets"].schema,
     )
@@ -629,6 +632,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ingest threads and baseline threads (default: the site default)",
     )
     parser.add_argument(
+        "--large-files",
+        type=int,
+        default=None,
+        help="how many ~32 MB files in the large-file figure (default 4)",
+    )
+    parser.add_argument(
         "--only",
         choices=("small", "large", "catalog"),
         action="append",
@@ -636,6 +645,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else Scale()
+    if args.large_files:
+        scale = dataclasses.replace(scale, large_detectors=args.large_files)
     repeats = args.repeats or (1 if args.quick else 3)
     parts = args.only or ["small", "large", "catalog"]
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])

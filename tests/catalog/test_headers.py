@@ -37,11 +37,21 @@ def test_primary_header_values() -> None:
 # A cut exactly at an HDU boundary leaves a valid, shorter FITS file: only a count of
 # extensions declared in the header could tell, and raw headers do not all carry one.
 @pytest.mark.parametrize("cut", [100, 2880 + 100, 2880 * 2 + 10, -1])
-def test_truncation_inside_an_hdu_is_refused(cut: int) -> None:
+def test_truncation_inside_an_hdu_is_refused(cut: int, tmp_path: Path) -> None:
     data = _fits_bytes(extensions=2, side=40)
     with pytest.raises(NotFitsError, match="truncated") as info:
         read_header(data[:cut], "cut.fits")
     assert info.value.source == "cut.fits"
+    (tmp_path / "cut.fits").write_bytes(data[:cut])
+    with open(tmp_path / "cut.fits", "rb") as file, pytest.raises(NotFitsError, match="truncated"):
+        read_header(file, "cut.fits")  # a file object is read at its header blocks only
+
+
+def test_file_objects_read_as_bytes_do(tmp_path: Path) -> None:
+    path = tmp_path / "x.fits"
+    path.write_bytes(_fits_bytes(extensions=3, side=30))
+    with open(path, "rb") as file:
+        assert read_header(file, "x.fits") == read_header(path.read_bytes(), "x.fits")
 
 
 def test_not_fits_and_empty() -> None:

@@ -180,3 +180,20 @@ def test_time_travel_sees_earlier_snapshots(site: Site, tmp_path: Path) -> None:
     assert old.sql("SELECT count(*) FROM datasets").fetchall() == [(2,)]
     assert old.sql("SELECT count(*) FROM exposures").fetchall() == [(1,)]
     assert site.snapshot(as_of=0).sql("SELECT count(*) FROM datasets").fetchall() == [(0,)]
+
+
+def test_same_identity_twice_in_one_batch(site: Site, tmp_path: Path) -> None:
+    first = simulate_night(tmp_path / "a", detectors=1, exposures=1, seed=1, size=16).files[0]
+    other = simulate_night(tmp_path / "b", detectors=1, exposures=1, seed=2, size=16).files[0]
+    copy, rival = tmp_path / "copy.fits", tmp_path / "rival.fits"
+    shutil.copy(first, copy)
+    shutil.copy(other, rival)
+    report = ingest(site, [first, copy, rival])
+    status = {Path(r.path).name: (r.status, r.failure) for r in report.results}
+    assert status == {
+        first.name: ("ingested", None),
+        "copy.fits": ("skipped", None),
+        "rival.fits": ("failed", "ingest"),
+    }
+    objects = site.s3.list_objects_v2(Bucket=site.bucket, Prefix="LSSTCam/")["Contents"]
+    assert len(objects) == 1
