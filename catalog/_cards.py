@@ -75,19 +75,18 @@ def _parse_value(field: str) -> Any:
 
 
 def _parse_string(field: str) -> Any:
-    chars = []
-    i = 1
-    while i < len(field):
-        char = field[i]
-        if char == "'":
-            if field[i + 1 : i + 2] == "'":
-                chars.append("'")
-                i += 2
-                continue
-            rest = field[i + 1 :].strip()
-            if rest and not rest.startswith("/"):
-                return _UNPARSED
-            return "".join(chars).rstrip()
-        chars.append(char)
-        i += 1
-    return _UNPARSED  # no closing quote
+    parts = []
+    start = 1
+    while True:
+        end = field.find("'", start)
+        if end < 0:
+            return _UNPARSED  # no closing quote
+        if field.startswith("''", end):  # an escaped quote
+            parts.append(field[start : end + 1])
+            start = end + 2
+            continue
+        parts.append(field[start:end])
+        rest = field[end + 1 :].strip()
+        if rest and not rest.startswith("/"):
+            return _UNPARSED
+        return "".join(parts).rstrip()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ DEFAULT_WORKERS = 8
 DEFAULT_BATCH = 1000
 SERVER_STATE = "server.json"
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ENV = {
     "endpoint": "OODS_ENDPOINT",
     "bucket": "OODS_BUCKET",
@@ -74,6 +76,11 @@ class SiteConfig:
             raise ConfigError(
                 f"{self.source}: no credentials; set OODS_ACCESS_KEY and "
                 "OODS_SECRET_KEY (or access_key/secret_key in [site])"
+            )
+        if not _BUCKET.match(self.bucket) or ".." in self.bucket:
+            raise ConfigError(
+                f"{self.source}: bucket {self.bucket!r} is not a valid S3 bucket name "
+                "(3 to 63 lower-case letters, digits, dots or hyphens)"
             )
         if self.workers < 1 or self.batch_size < 1:
             raise ConfigError(f"{self.source}: workers and batch_size must be at least 1")

@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog import (
-    RAW_FIELDS,
     CatalogError,
     Corrections,
     DatasetRecord,
@@ -53,6 +52,7 @@ from . import _s3
 from .errors import StorageError
 from .keys import raw_key
 from .site import Site
+from .stored_records import follow_corrections, new_exposures
 
 METADATA = "metadata"  # the header is unusable: the file is not what it claims
 INGEST = "ingest"  # storage or catalog failed, or the identity conflicts
@@ -218,22 +218,32 @@ def ingest_prepared(
     started = time.perf_counter()
     report = IngestReport()
     files = list(find_files(paths))
-    batch_size = site.config.batch_size
-    with ThreadPoolExecutor(site.config.workers) as pool:
-        for start in range(0, len(files), batch_size):
-            batch = files[start : start + batch_size]
-            _ingest_batch(
-                site, pool, batch, prepare, dataset_type, run, report, progress, inputs or {}
-            )
+    size = site.config.batch_size
+    batches = [files[start : start + size] for start in range(0, len(files), size)]
+    # Headers are read and translated by one thread (the work holds the GIL: more threads
+    # only slow it down), a batch ahead of the workers that hash and upload.
+    with ThreadPoolExecutor(site.config.workers) as pool, ThreadPoolExecutor(1) as reader:
+        upcoming = reader.submit(_prepare_all, prepare, batches[0]) if batches else None
+        for index in range(len(batches)):
+            assert upcoming is not None
+            prepared = upcoming.result()
+            if index + 1 < len(batches):
+                upcoming = reader.submit(_prepare_all, prepare, batches[index + 1])
+            _ingest_batch(site, pool, prepared, dataset_type, run, report, progress, inputs or {})
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _prepare_all(
+    prepare: Callable[[Path], _Prepared | FileResult], batch: Sequence[Path]
+) -> list[_Prepared | FileResult]:
+    return [prepare(path) for path in batch]
 
 
 def _ingest_batch(
     site: Site,
     pool: ThreadPoolExecutor,
-    batch: Sequence[Path],
-    prepare: Callable[[Path], _Prepared | FileResult],
+    batch: Sequence[_Prepared | FileResult],
     dataset_type: str,
     run: str,
     report: IngestReport,
@@ -241,7 +251,7 @@ def _ingest_batch(
     inputs: Mapping[str, str],
 ) -> None:
     prepared: list[_Prepared] = []
-    for item in pool.map(prepare, batch):
+    for item in batch:
         if isinstance(item, FileResult):
             report.results.append(item)
             _tick(progress)
@@ -444,13 +454,13 @@ def _commit(
     """
     now = dt.datetime.now(dt.UTC)
     translated = [p.translation.exposure for p in items if p.translation is not None]
-    exposures, stored = _new_exposures(site, translated, report) if translated else ([], {})
+    exposures, stored = new_exposures(site, translated, report) if translated else ([], {})
     exposure_rows = to_arrow(exposures, ExposureRecord).append_column(
         "recorded_at", pa.array([now] * len(exposures), pa.timestamp("us", tz="UTC"))
     )
     datasets = [_dataset_record(p, dataset_type, run, now) for p in items]
     if stored:
-        datasets = _follow_corrections(site, datasets, stored, report)
+        datasets = follow_corrections(site, datasets, stored, report)
     provenance = [
         ProvenanceRecord(p.dataset_id, input_id, role, now)
         for p in items
@@ -504,115 +514,3 @@ def _int(value: object) -> int | None:
 
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
-
-
-def _new_exposures(
-    site: Site, records: list[ExposureRecord], report: IngestReport
-) -> tuple[list[ExposureRecord], dict[tuple[str, int], ExposureRecord]]:
-    """Exposure records not yet in the catalog, and the stored records of the others.
-
-    A header that disagrees with the stored record (or with the batch's first record
-    of a new exposure) is reported and changes nothing: the stored record stands.
-    """
-    batch: dict[tuple[str, int], ExposureRecord] = {}
-    for record in records:
-        key = (record.instrument, record.exposure)
-        if key in batch and _header_facts(batch[key]) != _header_facts(record):
-            report.warnings.append(_mismatch(batch[key], record))
-        batch.setdefault(key, record)
-    rows = site.store.scan(
-        "exposures", pc.field("exposure").isin(sorted({k[1] for k in batch}))
-    ).to_pylist()
-    stored: dict[tuple[str, int], ExposureRecord] = {}
-    fields = [f.name for f in dataclasses.fields(ExposureRecord)]
-    for row in sorted(rows, key=lambda r: r["recorded_at"]):
-        stored[(row["instrument"], row["exposure"])] = ExposureRecord(
-            **{name: row[name] for name in fields}
-        )
-    fresh = []
-    for key, record in batch.items():
-        if key not in stored:
-            fresh.append(record)
-        elif _header_facts(stored[key]) != _header_facts(record):
-            report.warnings.append(_mismatch(stored[key], record, stored=True))
-    return fresh, {key: stored[key] for key in batch if key in stored}
-
-
-def _mismatch(kept: ExposureRecord, other: ExposureRecord, stored: bool = False) -> str:
-    kept_facts, other_facts = _header_facts(kept), _header_facts(other)
-    fields = [
-        f.name
-        for f in dataclasses.fields(ExposureRecord)
-        if getattr(kept_facts, f.name) != getattr(other_facts, f.name)
-    ]
-    shown = ", ".join(
-        f"{f}: kept {getattr(kept, f)!r}, header says {getattr(other, f)!r}" for f in fields
-    )
-    if kept.correction:
-        rule = f"the corrected record stands (corrected {kept.corrected_fields}: {kept.correction})"
-    else:
-        rule = "the stored record stands" if stored else "the first record stands"
-    return f"exposure {kept.instrument} {kept.exposure}: headers disagree ({shown}); {rule}"
-
-
-# -- the rule for raws of a corrected exposure (see `oods records update`) ---------------
-
-
-def _header_facts(record: ExposureRecord) -> ExposureRecord:
-    """The record without OODS's own notes, to compare what two headers say."""
-    return dataclasses.replace(record, corrected_cards=None, corrected_fields=None, correction=None)
-
-
-def _follow_corrections(
-    site: Site,
-    records: list[DatasetRecord],
-    exposures: Mapping[tuple[str, int], ExposureRecord],
-    report: IngestReport,
-) -> list[DatasetRecord]:
-    """Raw rows whose header facts follow the corrections stored before them.
-
-    A raw of a corrected exposure takes the corrected values of the fields raws carry
-    (``physical_filter``); a raw catalogued again (a retry after a crash) keeps its
-    own correction. Headers that disagree are reported in ``report.warnings``.
-    """
-    ids = [r.dataset_id for r in records if (r.instrument, r.exposure) in exposures]
-    own = _corrected_datasets(site, ids) if ids else {}
-    followed = []
-    for record in records:
-        exposure = exposures.get((record.instrument, record.exposure or 0))
-        values: dict[str, object] = {}
-        note = None
-        if exposure is not None and exposure.corrected_fields:
-            corrected = set(exposure.corrected_fields.split(",")) & set(RAW_FIELDS)
-            values = {f: getattr(exposure, f) for f in sorted(corrected)}
-            values = {f: v for f, v in values.items() if getattr(record, f) != v}
-            note = f"follows exposure {record.exposure}: {exposure.correction}"
-        previous = own.get(record.dataset_id)
-        if previous is not None:
-            corrected = set(str(previous["corrected_fields"]).split(",")) & set(RAW_FIELDS)
-            own_values = {f: previous[f] for f in sorted(corrected)}
-            values.update(own_values)
-            note = str(previous["correction"])
-            for f, v in own_values.items():
-                if getattr(record, f) != v:
-                    report.warnings.append(
-                        f"dataset {record.dataset_id} (exposure {record.exposure} detector "
-                        f"{record.detector}): header says {f} {getattr(record, f)!r}, its "
-                        f"corrected record {v!r}; the correction stands ({note})"
-                    )
-        if values:
-            record = dataclasses.replace(
-                record, **values, corrected_fields=",".join(values), correction=note
-            )
-        followed.append(record)
-    return followed
-
-
-def _corrected_datasets(site: Site, ids: Sequence[str]) -> dict[str, dict[str, object]]:
-    """The latest corrected rows among these datasets (most have none)."""
-    rows = site.store.scan(
-        "datasets",
-        pc.field("dataset_id").isin(sorted(set(ids))) & pc.field("corrected_fields").is_valid(),
-        ["dataset_id", "recorded_at", "corrected_fields", "correction", *RAW_FIELDS],
-    ).to_pylist()
-    return {row["dataset_id"]: row for row in sorted(rows, key=lambda r: r["recorded_at"])}

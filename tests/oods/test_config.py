@@ -281,3 +281,9 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, FULL))
     with pytest.raises(AttributeError):
         config.bucket = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bucket", ["b0", "Upper", "-start", "a" * 64, "two..dots", "under_score"])
+def test_invalid_bucket_names_are_config_errors(bucket: str) -> None:
+    with pytest.raises(ConfigError, match="not a valid S3 bucket name"):
+        SiteConfig(endpoint="http://127.0.0.1:9000", access_key="a", secret_key="b", bucket=bucket)
