@@ -199,3 +199,41 @@ def test_provenance_closure_over_three_levels(site: Site, tmp_path: Path) -> Non
     bad.write_text("nope")
     with pytest.raises(IngestRejected, match="not a FITS file"):
         put(site, bad, "bias", "u/alice/bias", instrument="LSSTCam", detector=1)
+
+
+def test_a_corrected_raw_filter_changes_which_flat_it_gets(site: Site, tmp_path: Path) -> None:
+    from catalog import certify, find_calibrations
+    from oods import update_records
+
+    simulate_night(tmp_path / "night", detectors=2, exposures=5, seed=3, size=8)
+    ingest(site, [tmp_path / "night"])
+    [(exposure, wrong)] = site.sql(
+        "SELECT exposure, physical_filter FROM exposures WHERE observation_type = 'science' "
+        "ORDER BY exposure LIMIT 1"
+    ).fetchall()
+    right = "z_20" if wrong != "z_20" else "g_6"
+    flats = {}
+    for physical_filter in (wrong, right):
+        for detector in (0, 1):
+            path = write_master(tmp_path / physical_filter / f"flat{detector}.fits", seed=detector)
+            report = ingest_calibrations(
+                site,
+                [path],
+                "flat",
+                RUN,
+                instrument="LSSTCam",
+                detector=detector,
+                physical_filter=physical_filter,
+            )
+            flats[physical_filter, detector] = report.ingested[0].dataset_id
+    certify(site.store, "LSSTCam/calib", list(flats.values()))
+    table = tmp_path / "fix.csv"
+    table.write_text(
+        "instrument,exposure,detector,field,value,reason\n"
+        f"LSSTCam,{exposure},1,physical_filter,{right},filter wheel log\n"
+    )
+    assert not update_records(site, table=table).rejected
+
+    chosen = find_calibrations(site.snapshot(), "LSSTCam/calib", "flat", exposure=exposure)
+    picked = {row["detector"]: row["calibration_id"] for row in chosen.to_arrow_table().to_pylist()}
+    assert picked == {0: flats[wrong, 0], 1: flats[right, 1]}
