@@ -25,18 +25,18 @@ from catalog import (
 )
 from catalog.calibrations import describe_range
 
-from .calibrations import ingest_calibrations
-from .calibrations import put as put_file
-from .cli import (
+from ._console import (
     EXIT_PARTIAL,
     FORMATS,
     Context,
-    _progressbar,
-    _render,
-    _render_rows,
-    _show_report,
     pass_context,
+    progressbar,
+    render,
+    render_rows,
+    show_report,
 )
+from .calibrations import ingest_calibrations
+from .calibrations import put as put_file
 from .errors import InvalidNameError
 from .ingest import find_files
 
@@ -131,7 +131,7 @@ def ingest_command(
     """
     total = sum(1 for _ in find_files(paths))
     try:
-        with _progressbar(total, "ingesting") as advance:
+        with progressbar(total, "ingesting") as advance:
             report = ingest_calibrations(
                 obj.site,
                 paths,
@@ -145,7 +145,7 @@ def ingest_command(
             )
     except InvalidNameError as exc:
         raise click.UsageError(str(exc)) from None
-    _show_report(report, as_json)
+    show_report(report, as_json)
 
 
 @calib.command(name="certify")
@@ -324,7 +324,7 @@ def find_command(
             (m.dataset_type, m.dataset_id, m.collection, m.valid_begin, m.valid_end)
             for m in found.values()
         ]
-        _render_rows(_MATCH_COLUMNS, rows, fmt)
+        render_rows(_MATCH_COLUMNS, rows, fmt)
         return
     if exposure is None and day_obs is None:
         raise click.UsageError("give a RAW id, --exposure (and --detector), or --day-obs")
@@ -338,7 +338,7 @@ def find_command(
         instrument=instrument,
         as_of=when,
     )
-    _render(
+    render(
         relation.select(
             "raw_id, exposure, detector, dataset_type, calibration_id, collection, "
             "valid_begin, valid_end"
@@ -371,7 +371,7 @@ def ls_command(
       oods calib ls --collection LSSTCam/calib --type flat
       oods calib ls --history --format csv
     """
-    _render(
+    render(
         list_certifications(
             obj.site.snapshot(),
             collection=collection,
@@ -436,4 +436,4 @@ def provenance(obj: Context, dataset_id: str, fmt: str) -> None:
     Example:
       oods provenance 6b1cbc85-e6ad-5662-bb92-f98cdbe39843 --format csv
     """
-    _render(input_closure(obj.site.snapshot(), dataset_id), fmt)
+    render(input_closure(obj.site.snapshot(), dataset_id), fmt)

@@ -5,12 +5,7 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 configuration, 4 partial (some files re
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import datetime as dt
-import json
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,34 +16,25 @@ import duckdb
 from catalog import CatalogError
 
 from . import embedded
-from .config import load_config
+from ._console import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    FORMATS,
+    Context,
+    parse_as_of,
+    pass_context,
+    progressbar,
+    render,
+    render_rows,
+    show_report,
+)
+from .calib_cli import calib, provenance, put
 from .datasets import list_datasets, locate
 from .errors import ConfigError, OodsError
-from .ingest import IngestReport, find_files
+from .ingest import find_files
 from .ingest import ingest as ingest_files
+from .records_cli import records
 from .simulate import DEFAULT_DAY_OBS, simulate_night
-from .site import Site
-
-EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_PARTIAL = 1, 2, 3, 4
-FORMATS = click.Choice(["table", "csv", "json"])
-
-
-class Context:
-    """What every command receives: the config source, opened into a site on first use."""
-
-    def __init__(self, config: Path | None, debug: bool) -> None:
-        self.config_path = config
-        self.debug = debug
-        self._site: Site | None = None
-
-    @property
-    def site(self) -> Site:
-        if self._site is None:
-            self._site = Site.open(load_config(self.config_path))
-        return self._site
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 class OodsGroup(click.Group):
@@ -173,7 +159,7 @@ def simulate(out: Path, detectors: int, exposures: int, seed: int, size: int, da
     Example:
       oods simulate --out night --detectors 205 --exposures 10
     """
-    with _progressbar(detectors * exposures, "simulating") as advance:
+    with progressbar(detectors * exposures, "simulating") as advance:
         night = simulate_night(out, detectors, exposures, seed, size, day_obs, advance)
     counts = ", ".join(f"{len(v)} {k.lower()}" for k, v in night.exposures.items())
     click.echo(f"wrote {len(night.files)} files to {out} ({counts})")
@@ -198,28 +184,9 @@ def ingest(obj: Context, paths: Sequence[Path], run: str | None, as_json: bool) 
     """
     site = obj.site
     total = sum(1 for _ in find_files(paths))
-    with _progressbar(total, "ingesting") as advance:
+    with progressbar(total, "ingesting") as advance:
         report = ingest_files(site, paths, run=run, progress=advance)
-    _show_report(report, as_json)
-
-
-def _show_report(report: IngestReport, as_json: bool) -> None:
-    """Print an ingest report (one line per rejected file); exit 4 if any was rejected."""
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        for result in report.failed:
-            click.echo(result.line(), err=True)
-        for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        s = report.summary()
-        click.echo(
-            f"ingested {s['ingested']}, skipped {s['skipped']} (already there), "
-            f"failed {s['failed']} ({s['metadata_failures']} metadata, "
-            f"{s['ingest_failures']} ingest) in {s['seconds']}s"
-        )
-    if report.failed:
-        sys.exit(EXIT_PARTIAL)
+    show_report(report, as_json)
 
 
 @main.command()
@@ -242,11 +209,11 @@ def query(obj: Context, sql: str, fmt: str, as_of: str | None) -> None:
         relation = site.sql(sql)
     else:
         try:
-            snapshot = site.snapshot(_parse_as_of(as_of))
+            snapshot = site.snapshot(parse_as_of(as_of))
         except LookupError as exc:  # no such version: a usage error, not a traceback
             raise click.BadParameter(str(exc), param_hint="--as-of") from None
         relation = snapshot.sql(sql)
-    _render(relation, fmt)
+    render(relation, fmt)
 
 
 @main.command()
@@ -274,7 +241,7 @@ def ls(
     Example:
       oods ls --day-obs 20250601 --detector 4
     """
-    _render(
+    render(
         list_datasets(
             obj.site,
             dataset_type=dataset_type,
@@ -373,58 +340,7 @@ def versions(obj: Context, limit: int, fmt: str) -> None:
     from catalog.query import VERSION_TABLE
 
     rows = obj.site.store.versions(VERSION_TABLE)[:limit]
-    _render_rows(["version", "committed_at", "operation"], rows, fmt)
-
-
-@contextlib.contextmanager
-def _progressbar(length: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal; silent in scripts and pipes."""
-    if not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
-        yield bar.update
-
-
-def _parse_as_of(text: str) -> int | dt.datetime:
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a version nor an ISO time", param_hint="--as-of"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _render(relation: duckdb.DuckDBPyRelation | None, fmt: str) -> None:
-    if relation is not None:
-        _render_rows(relation.columns, relation.fetchall(), fmt)
-
-
-def _render_rows(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> None:
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        click.echo(
-            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], indent=2, default=str)
-        )
-    else:
-        click.echo(_table(columns, rows))
-
-
-def _table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    lines = [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines)
+    render_rows(["version", "committed_at", "operation"], rows, fmt)
 
 
 def _load_plugins(group: click.Group, load: Callable[..., Any] = entry_points) -> None:
@@ -434,10 +350,6 @@ def _load_plugins(group: click.Group, load: Callable[..., Any] = entry_points) -
 
 
 _load_plugins(main)
-
-# Imported last: these modules use the helpers above.
-from .calib_cli import calib, provenance, put  # noqa: E402
-from .records_cli import records  # noqa: E402
 
 main.add_command(calib)
 main.add_command(put)

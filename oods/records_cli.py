@@ -15,7 +15,7 @@ import click
 
 from catalog import FieldChange, RecordsReport
 
-from .cli import EXIT_PARTIAL, Context, pass_context
+from ._console import EXIT_PARTIAL, Context, pass_context
 from .records import update_records
 
 
