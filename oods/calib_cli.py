@@ -129,12 +129,12 @@ def ingest_command(
       oods calib ingest masters/flat --type flat --run LSSTCam/calib/v1 \\
           --instrument LSSTCam --physical-filter r_57
     """
-    total = sum(1 for _ in find_files(paths))
+    files = list(find_files(paths))  # walked once: counted here, then ingested
     try:
-        with progressbar(total, "ingesting") as advance:
+        with progressbar(len(files), "ingesting") as advance:
             report = ingest_calibrations(
                 obj.site,
-                paths,
+                files,
                 dataset_type,
                 run,
                 instrument=instrument,

@@ -183,9 +183,9 @@ def ingest(obj: Context, paths: Sequence[Path], run: str | None, as_json: bool) 
       oods ingest night/20250601 --json
     """
     site = obj.site
-    total = sum(1 for _ in find_files(paths))
-    with progressbar(total, "ingesting") as advance:
-        report = ingest_files(site, paths, run=run, progress=advance)
+    files = list(find_files(paths))  # walked once: counted here, then ingested
+    with progressbar(len(files), "ingesting") as advance:
+        report = ingest_files(site, files, run=run, progress=advance)
     show_report(report, as_json)
 
 

@@ -28,8 +28,7 @@ def raw_key(translation: Translation, dataset_type: str, file_name: str) -> str:
         >>> raw_key(t, "raw", "MC_O_20250415_000060_R01_S01.fits")
         'LSSTCam/raw/20250415/2025041500060/MC_O_20250415_000060_R01_S01.fits'
     """
-    if not _SAFE_TYPE.match(dataset_type):
-        raise ValueError(f"invalid dataset type {dataset_type!r}")
+    check_dataset_type(dataset_type)
     exposure = translation.exposure
     if not safe_file_name(file_name):
         file_name = (

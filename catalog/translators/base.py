@@ -75,13 +75,6 @@ class Translator:
             return default
         return value
 
-    def require_float(self, key: str) -> float:
-        return self._as_float(key, self.require(key))
-
-    def optional_float(self, key: str) -> float | None:
-        value = self.optional(key)
-        return None if value is None else self._as_float(key, value)
-
     def require_int(self, key: str) -> int:
         value = self.require(key)
         if isinstance(value, float) and value.is_integer():
@@ -90,15 +83,6 @@ class Translator:
             return int(value)
         except (TypeError, ValueError):
             raise HeaderError(self.source, f"header {key}={value!r} is not an integer") from None
-
-    def require_time(self, key: str, scale: str = "tai") -> dt.datetime:
-        """A FITS/ISO header date as an aware UTC datetime (headers give TAI by default)."""
-        value = self.require(key)
-        try:
-            time = Time(str(value), format="fits", scale=scale)
-        except ValueError:
-            raise HeaderError(self.source, f"header {key}={value!r} is not an ISO date") from None
-        return to_utc_datetime(time, self.source, key)
 
     def _as_float(self, key: str, value: Any) -> float:
         if isinstance(value, bool):

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from catalog import DetectorRecord, ExposureRecord, Translation
+from catalog import DetectorRecord, Translation
 from oods.keys import calibration_key, raw_key
+from tests.catalog_rows import NIGHT_START, exposure_record
 
-_MOMENT = dt.datetime(2025, 6, 2, tzinfo=dt.UTC)
 _TRANSLATION = Translation(
-    ExposureRecord(
-        instrument="LSSTCam",
-        exposure=2025060100001,
-        obs_id="MC_O_20250601_000001",
-        day_obs=20250601,
-        seq_num=1,
-        group="g",
-        physical_filter="r_57",
-        observation_type="science",
-        observation_reason="science",
-        science_program="p",
-        target_name="t",
-        exposure_time=30.0,
-        dark_time=31.0,
-        datetime_begin=_MOMENT,
-        datetime_end=_MOMENT,
-    ),
-    DetectorRecord(94, "R22_S11", "R22", "S11"),
+    exposure_record(20250601, 1, NIGHT_START), DetectorRecord(94, "R22_S11", "R22", "S11")
 )
 
 
