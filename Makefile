@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml
 minio: $(STAMP)
 	@$(BIN)/python -c "from infra.minio_server import minio_binary; print('MinIO:', minio_binary())"
 
+# Where the embedded default keeps its state ($OODS_HOME if set, as `oods` itself does).
+OODS_HOME ?= .oods
+export OODS_HOME
+
 # Main job: start the embedded MinIO, simulate a small night, ingest it, query it.
+# The night is the README tour's (same options, same bytes): the tour's ingests skip it.
 demo: minio
 	$(BIN)/oods up
-	$(BIN)/oods simulate --out .oods/night --detectors 9 --exposures 10
-	$(BIN)/oods ingest .oods/night
+	$(BIN)/oods simulate --out "$(OODS_HOME)/night"
+	$(BIN)/oods ingest "$(OODS_HOME)/night"
 	$(BIN)/oods query "SELECT e.observation_type, e.physical_filter, count(DISTINCT e.exposure) AS exposures, count(*) AS raws FROM datasets d JOIN exposures e USING (instrument, exposure) GROUP BY ALL ORDER BY 1, 2"
 	@echo "MinIO keeps running for the tour (README); stop it with: $(BIN)/oods down"
 
@@ -34,6 +39,9 @@ test: minio lint
 bench: minio
 	$(BIN)/python tests/bench/ingest.py
 
+# Stops the embedded MinIO and removes what the demo made (not the rest of $OODS_HOME).
 clean-demo:
 	-$(BIN)/oods down
-	rm -rf .oods
+	rm -rf "$(OODS_HOME)/night" "$(OODS_HOME)/data" "$(OODS_HOME)/server.json" \
+		"$(OODS_HOME)/data.server.json" "$(OODS_HOME)/data.minio.log"
+	rmdir "$(OODS_HOME)" 2>/dev/null || true

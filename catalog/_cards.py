@@ -14,7 +14,10 @@ import re
 from typing import Any
 
 _CARD = 80
+_END = "END".ljust(_CARD)
 _COMMENTARY = {"COMMENT", "HISTORY", ""}
+_KEYWORD = re.compile(r"[A-Z0-9_-]{1,8}")  # the FITS standard's keyword characters
+_PRINTABLE = bytes(range(32, 127))
 _INTEGER = re.compile(r"[+-]?\d+")
 _REAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([EeDd][+-]?\d+)?")
 
@@ -25,16 +28,15 @@ def parse_cards(header: bytes) -> dict[str, Any] | None:
     Values follow astropy's reading: strings lose trailing blanks, T/F are bools,
     undefined values are None; a later duplicate card wins, as in ``dict(header.items())``.
     """
-    try:
-        text = header.decode("ascii")
-    except UnicodeDecodeError:
-        return None
+    if len(header) % _CARD or header.translate(None, _PRINTABLE):
+        return None  # a cut card, or a byte FITS does not allow: astropy says what
+    text = header.decode("ascii")
     values: dict[str, Any] = {}
     for start in range(0, len(text), _CARD):
         card = text[start : start + _CARD]
         keyword = card[:8].rstrip()
         if keyword == "END":
-            return values
+            return values if card == _END else None  # "END = 5" is no END card
         if keyword in _COMMENTARY:
             continue
         if keyword == "HIERARCH":
@@ -42,10 +44,10 @@ def parse_cards(header: bytes) -> dict[str, Any] | None:
             name = name.strip()
             if not sep or not name:
                 return None
-        elif card[8:10] == "= " and keyword == keyword.upper():
+        elif card[8:10] == "= " and _KEYWORD.fullmatch(keyword):
             name, field = keyword, card[10:]
         else:
-            return None  # CONTINUE, a value card without '= ', lower-case keywords
+            return None  # CONTINUE, a value card without '= ', a non-standard keyword
         value = _parse_value(field)
         if value is _UNPARSED:
             return None
@@ -75,18 +77,12 @@ def _parse_value(field: str) -> Any:
 
 
 def _parse_string(field: str) -> Any:
-    parts = []
-    start = 1
-    while True:
-        end = field.find("'", start)
-        if end < 0:
-            return _UNPARSED  # no closing quote
-        if field.startswith("''", end):  # an escaped quote
-            parts.append(field[start : end + 1])
-            start = end + 2
-            continue
-        parts.append(field[start:end])
-        rest = field[end + 1 :].strip()
-        if rest and not rest.startswith("/"):
-            return _UNPARSED
-        return "".join(parts).rstrip()
+    """A plain quoted string. One holding an escaped quote goes to astropy: its reading
+    of a doubled quote next to a slash or a blank is its own (astropy is the reference)."""
+    end = field.find("'", 1)
+    if end < 0 or field.startswith("''", end):
+        return _UNPARSED  # no closing quote, or an escaped one
+    rest = field[end + 1 :].strip()
+    if rest and not rest.startswith("/"):
+        return _UNPARSED
+    return field[1:end].rstrip()

@@ -12,23 +12,37 @@ is refused, never resolved silently. Candidates are certified into their own col
 (e.g. ``u/alice/candidates``) and win over the certified one by coming first in the
 collection list given to a lookup.
 
-Checks read the latest table state and commit once; two writers certifying the same
-data id at the same moment are not serialised (run one certifier per collection).
+Each write checks the ranges of one table version and commits only onto that version
+(Delta refuses the commit if another landed meanwhile; the check is then made again),
+so two writers certifying the same data id at the same moment cannot both succeed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError
 
-from .errors import CatalogError, UnknownDatasetError, ValidityError, ValidityOverlapError
+from .errors import (
+    CatalogCommitError,
+    CatalogError,
+    CatalogReadError,
+    UnknownDatasetError,
+    ValidityError,
+    ValidityOverlapError,
+)
 from .records import CertificationRecord, to_arrow
-from .tables import CatalogStore
+from .tables import TABLES, CatalogStore
 
+TABLE = "calibrations"
 CERTIFIED = "certified"
 DECERTIFIED = "decertified"
 
@@ -112,11 +126,36 @@ def certify(
         >>> certify(store, "LSSTCam/calib", [bias_id], dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
     """
     requests = [CertificationRequest(i, collection, begin, end) for i in dataset_ids]
-    report = plan_certifications(store, requests)
-    if report.rejected:
-        raise report.rejected[0][1]
-    commit_certifications(store, report.certified)
-    return report
+    datasets = _datasets(store, {r.dataset_id for r in requests})
+
+    def plan(active: list[CertificationRecord]) -> tuple[CertifyReport, list[CertificationRecord]]:
+        report = _plan(requests, datasets, active)
+        if report.rejected:
+            raise report.rejected[0][1]
+        return report, report.certified
+
+    return _commit_checked(store, {collection}, plan)
+
+
+def certify_requests(
+    store: CatalogStore, requests: Sequence[CertificationRequest]
+) -> CertifyReport:
+    """Check requests against the catalog and each other, and commit the accepted ones.
+
+    As ``plan_certifications`` then ``commit_certifications``, but atomic: the commit
+    fails if another writer changed the table since it was checked, and then the check
+    is made again (a bounded number of times). Refusals are in the report, not raised.
+
+    Raises:
+        CatalogCommitError: other writers kept changing the table.
+    """
+    datasets = _datasets(store, {r.dataset_id for r in requests})
+
+    def plan(active: list[CertificationRecord]) -> tuple[CertifyReport, list[CertificationRecord]]:
+        report = _plan(requests, datasets, active)
+        return report, report.certified
+
+    return _commit_checked(store, {r.collection for r in requests}, plan)
 
 
 def plan_certifications(
@@ -125,13 +164,24 @@ def plan_certifications(
     """Check requests against the catalog and each other; commit nothing.
 
     Requests are taken in order: a later one overlapping an earlier accepted one is
-    refused, so a file's good rows can still be committed together.
+    refused, so a file's good rows can still be committed together. (To commit them,
+    ``certify_requests``: checking here and committing later is not atomic.)
     """
+    datasets = _datasets(store, {r.dataset_id for r in requests})
+    active = active_certifications(store, {r.collection for r in requests})
+    return _plan(requests, datasets, active)
+
+
+def _plan(
+    requests: Sequence[CertificationRequest],
+    datasets: dict[str, dict[str, object]],
+    current: Iterable[CertificationRecord],
+) -> CertifyReport:
+    """Check requests against the ``current`` certified ranges and each other."""
     report = CertifyReport()
     now = dt.datetime.now(dt.UTC)
-    datasets = _datasets(store, {r.dataset_id for r in requests})
     active: dict[DataKey, list[CertificationRecord]] = {}
-    for record in active_certifications(store, {r.collection for r in requests}):
+    for record in current:
         active.setdefault(data_key(record), []).append(record)
     for index, request in enumerate(requests):
         try:
@@ -179,6 +229,7 @@ def decertify(
     detector: int | None = None,
     physical_filter: str | None = None,
     dataset_id: str | None = None,
+    dry_run: bool = False,
 ) -> DecertifyReport:
     """End certification over [begin, end), splitting ranges that reach beyond it.
 
@@ -196,6 +247,7 @@ def decertify(
         detector: only this detector's.
         physical_filter: only this filter's.
         dataset_id: only this dataset's ranges.
+        dry_run: work out what would be ended and kept, and commit nothing.
 
     Returns:
         A ``DecertifyReport`` (empty, and nothing committed, when nothing matched).
@@ -215,21 +267,26 @@ def decertify(
         "physical_filter": physical_filter,
         "dataset_id": dataset_id,
     }
-    report = DecertifyReport()
-    now = dt.datetime.now(dt.UTC)
-    for record in active_certifications(store, {collection}):
-        if any(v is not None and getattr(record, k) != v for k, v in wanted.items()):
-            continue
-        if not ranges_overlap(record.valid_begin, record.valid_end, begin, end):
-            continue
-        report.removed.append(record)
-        if begin is not None and (record.valid_begin is None or record.valid_begin < begin):
-            report.kept.append(_piece(record, record.valid_begin, begin, now))
-        if end is not None and (record.valid_end is None or end < record.valid_end):
-            report.kept.append(_piece(record, end, record.valid_end, now))
-    ended = [dataclasses.replace(r, state=DECERTIFIED, recorded_at=now) for r in report.removed]
-    commit_certifications(store, ended + report.kept)
-    return report
+
+    def plan(
+        active: list[CertificationRecord],
+    ) -> tuple[DecertifyReport, list[CertificationRecord]]:
+        report = DecertifyReport()
+        now = dt.datetime.now(dt.UTC)
+        for record in active:
+            if any(v is not None and getattr(record, k) != v for k, v in wanted.items()):
+                continue
+            if not ranges_overlap(record.valid_begin, record.valid_end, begin, end):
+                continue
+            report.removed.append(record)
+            if begin is not None and (record.valid_begin is None or record.valid_begin < begin):
+                report.kept.append(_piece(record, record.valid_begin, begin, now))
+            if end is not None and (record.valid_end is None or end < record.valid_end):
+                report.kept.append(_piece(record, end, record.valid_end, now))
+        ended = [dataclasses.replace(r, state=DECERTIFIED, recorded_at=now) for r in report.removed]
+        return report, [] if dry_run else ended + report.kept
+
+    return _commit_checked(store, {collection}, plan)
 
 
 def active_certifications(
@@ -239,8 +296,13 @@ def active_certifications(
     names = sorted(set(collections))
     if not names:
         return []
-    rows = store.scan("calibrations", pc.field("collection").isin(names)).to_pylist()
-    latest: dict[str, dict[str, object]] = {}
+    rows = store.scan(TABLE, pc.field("collection").isin(names)).to_pylist()
+    return _latest_certified(rows)
+
+
+def _latest_certified(rows: list[dict[str, Any]]) -> list[CertificationRecord]:
+    """The ranges whose latest row (by ``recorded_at``) is certified."""
+    latest: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: r["recorded_at"]):
         latest[str(row["validity_id"])] = row
     return [
@@ -248,6 +310,68 @@ def active_certifications(
         for row in latest.values()
         if row["state"] == CERTIFIED
     ]
+
+
+#: Tries at a checked commit while other writers keep changing the table.
+COMMIT_ATTEMPTS = 8
+
+_Planned = TypeVar("_Planned")
+
+
+def _commit_checked(
+    store: CatalogStore,
+    collections: Iterable[str],
+    plan: Callable[[list[CertificationRecord]], tuple[_Planned, Sequence[CertificationRecord]]],
+) -> _Planned:
+    """Plan against the certified ranges of one table version; commit only onto it.
+
+    ``plan`` gets the ranges in force and returns (its report, the rows to append). The
+    append is refused by Delta if any other commit landed since that version (no
+    automatic rebase: two appends of overlapping ranges would both pass it), and then
+    the table is read and planned again. So the overlap check and the commit are one
+    step for every (collection, type, data id). ``plan`` may raise to refuse.
+
+    Raises:
+        CatalogCommitError: other writers kept changing the table.
+    """
+    names = sorted(set(collections))
+    last: BaseException | None = None
+    for attempt in range(COMMIT_ATTEMPTS):
+        delta = store.open(TABLE)
+        if delta is None:
+            store.create()
+            continue
+        report, rows = plan(_active_in(delta, names))
+        if not rows:
+            return report
+        data = to_arrow(rows, CertificationRecord).cast(TABLES[TABLE].schema)
+        try:
+            write_deltalake(
+                delta,
+                data,
+                mode="append",
+                commit_properties=CommitProperties(max_commit_retries=0),
+            )
+            return report
+        except (CommitFailedError, DeltaError, OSError) as exc:
+            last = exc
+            time.sleep(min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
+    raise CatalogCommitError(TABLE, COMMIT_ATTEMPTS, last or LookupError("no table"))
+
+
+def _active_in(delta: DeltaTable, collections: Sequence[str]) -> list[CertificationRecord]:
+    """The certified ranges in force in ``collections`` at ``delta``'s version."""
+    if not collections:
+        return []
+    try:
+        rows = (
+            delta.to_pyarrow_dataset()
+            .to_table(filter=pc.field("collection").isin(list(collections)))
+            .to_pylist()
+        )
+    except (DeltaError, OSError) as exc:
+        raise CatalogReadError(TABLE, exc) from exc
+    return _latest_certified(rows)
 
 
 def data_key(record: CertificationRecord) -> DataKey:

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from .calibrations import (
     CertificationRequest,
-    commit_certifications,
+    certify_requests,
     plan_certifications,
 )
 from .errors import CertificationFileError
@@ -75,7 +75,10 @@ class ImportReport:
 
 
 def import_certifications(
-    store: CatalogStore, path: str | os.PathLike[str], file_format: str | None = None
+    store: CatalogStore,
+    path: str | os.PathLike[str],
+    file_format: str | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Certify what a CSV or Parquet file lists; bad rows are reported, not raised.
 
@@ -83,6 +86,7 @@ def import_certifications(
         store: the catalog.
         path: the file.
         file_format: ``csv`` or ``parquet``; by default from the file's suffix.
+        dry_run: check every row and report what would be certified; commit nothing.
 
     Returns:
         An ``ImportReport``: the ranges certified (one commit), those already in
@@ -112,10 +116,10 @@ def import_certifications(
             report.rejected.append(RejectedRow(line, str(exc)))
     _resolve_file_names(store, parsed, report)
     requests = [CertificationRequest(**fields) for _, fields in parsed]
-    plan = plan_certifications(store, requests)
+    # Checked and committed as one step: a concurrent certifier cannot slip in between.
+    plan = (plan_certifications if dry_run else certify_requests)(store, requests)
     report.rejected.extend(RejectedRow(parsed[i][0], str(exc)) for i, exc in plan.rejected)
     report.rejected.sort(key=lambda r: r.line)
-    commit_certifications(store, plan.certified)
     report.certified, report.unchanged = plan.certified, plan.unchanged
     return report
 

@@ -13,12 +13,45 @@
     ├── CertificationFileError(ValueError) a certification file cannot be read at all
     ├── CorrectionFileError(ValueError)  a record correction table cannot be read at all
     ├── CatalogCommitError               a table commit failed after retries
-    └── CatalogReadError                 a table could not be read (store unreachable)
+    ├── CatalogReadError                 a table could not be read (store unreachable)
+    └── ReadOnlyQueryError(ValueError)   SQL that would change a snapshot, not just read it
 
 Each error keeps what it names as attributes, so callers can report without parsing.
+Storage and Delta failures arrive as multi-line Rust error chains (with backtraces);
+their message here is one line (``one_line``), the full text kept as ``detail``.
 """
 
 from __future__ import annotations
+
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: Lines of an error chain that say nothing to a user: Rust backtrace frames, their
+#: source locations and section headers; DuckDB's echo of the query and its caret.
+_NOISE = re.compile(r"^(\d+: |at |Stack backtrace:|Caused by:|Backtrace:|LINE \d+:|[^\w]*$)")
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """A multi-line error chain as one line: its first line and its root cause.
+
+    Rust error chains (deltalake, object_store) put the operation on the first line and
+    the cause (``Connection refused``) on the last; the lines between, and backtraces,
+    are dropped. Control characters never reach the output.
+    """
+    lines = []
+    for raw in _ANSI.sub("", str(text)).splitlines():
+        line = raw.strip().lstrip("↳").strip()
+        if line and not (lines and _NOISE.match(line)):
+            lines.append(line)
+    if not lines:
+        return ""
+    first, last = lines[0], lines[-1]
+    if len(lines) == 1 or last in first:
+        shown = first
+    else:
+        shown = f"{first} {last}" if first.endswith((".", "!", "?", ":")) else f"{first}: {last}"
+    shown = "".join(c if c.isprintable() else " " for c in shown)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class CatalogError(Exception):
@@ -77,7 +110,10 @@ class CatalogCommitError(CatalogError):
     def __init__(self, table: str, attempts: int, cause: BaseException) -> None:
         self.table = table
         self.attempts = attempts
-        super().__init__(f"commit to table {table!r} failed after {attempts} attempts: {cause}")
+        self.detail = str(cause)
+        super().__init__(
+            f"commit to table {table!r} failed after {attempts} attempts: {one_line(cause)}"
+        )
 
 
 class CatalogReadError(CatalogError):
@@ -85,7 +121,8 @@ class CatalogReadError(CatalogError):
 
     def __init__(self, table: str, cause: BaseException) -> None:
         self.table = table
-        super().__init__(f"cannot read table {table!r}: {cause}")
+        self.detail = str(cause)
+        super().__init__(f"cannot read table {table!r}: {one_line(cause)}")
 
 
 class UnknownDatasetError(CatalogError, LookupError):
@@ -166,3 +203,14 @@ class CorrectionFileError(CatalogError, ValueError):
         self.source = source
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+
+class ReadOnlyQueryError(CatalogError, ValueError):
+    """SQL given to a snapshot that would do more than read it (a snapshot is read-only)."""
+
+    def __init__(self, statement: str) -> None:
+        self.statement = statement
+        super().__init__(
+            f"the catalog is read-only: {statement} is not allowed "
+            "(only SELECT, SHOW, DESCRIBE and SUMMARIZE queries)"
+        )

@@ -1,22 +1,30 @@
-"""Reading raw headers without loading pixels, and translating them into records."""
+"""Reading raw headers without loading pixels, and translating them into records.
+
+The layout of every HDU is checked first (``_layout``: strict, bounded); the primary
+header's cards are then read by the fast plain-card reader (``_cards``), or by astropy
+when they go beyond the plain cards of camera raws. Both give the same values; a header
+that astropy reads only with a warning is refused rather than half-read.
+"""
 
 from __future__ import annotations
 
-import math
-import os
+import warnings
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
 
 from ._cards import parse_cards
+from ._layout import BLOCK, CARD, Reader, check_layout, scan_header
 from .errors import NotFitsError, UnknownInstrumentError
 from .records import Translation
 from .translators import TRANSLATORS
 
-BLOCK = 2880
-CARD = 80
+__all__ = ["BLOCK", "CARD", "read_header", "read_primary_header", "translate_header"]
+
 _NOT_VALUES = ("COMMENT", "HISTORY", "")
+_MAX_REASON = 200
 
 
 def read_header(data: bytes | BinaryIO, source: str) -> dict[str, Any]:
@@ -31,27 +39,15 @@ def read_header(data: bytes | BinaryIO, source: str) -> dict[str, Any]:
         source: the name to give in errors.
 
     Raises:
-        NotFitsError: empty, not FITS, or shorter than its headers declare.
+        NotFitsError: empty, not FITS, malformed or shorter than its headers declare.
     """
-    reader = _Reader(data)
+    reader = Reader(data)
     if reader.size == 0:
         raise NotFitsError(source, "empty file (0 bytes)")
     if not reader.read_at(0, 9) == b"SIMPLE  =":
         raise NotFitsError(source, "not a FITS file (no SIMPLE card at the start)")
-    primary_end, primary_data = _scan_header(reader, 0, source)
-    raw = reader.read_at(0, primary_end)
-    header = parse_cards(raw)
-    if header is None:  # beyond the plain cards of raws: astropy reads it
-        header = _read_with_astropy(raw, source)
-    offset = primary_end + _padded(primary_data)
-    _check_size(reader, offset, source, "primary HDU")
-    index = 1
-    while reader.read_at(offset, 8) == b"XTENSION":
-        end, size = _scan_header(reader, offset, source)
-        offset = end + _padded(size)
-        _check_size(reader, offset, source, f"HDU {index}")
-        index += 1
-    return header
+    primary = check_layout(reader, source)
+    return _header_values(reader.read_at(0, primary.end), source)
 
 
 def read_primary_header(data: bytes, source: str) -> dict[str, Any]:
@@ -63,42 +59,48 @@ def read_primary_header(data: bytes, source: str) -> dict[str, Any]:
     Raises:
         NotFitsError: not FITS, or no END card within ``data`` (read more bytes).
     """
-    reader = _Reader(data)
+    reader = Reader(data)
     if not reader.read_at(0, 9) == b"SIMPLE  =":
         raise NotFitsError(source, "not a FITS file (no SIMPLE card at the start)")
-    end, _ = _scan_header(reader, 0, source)
-    raw = reader.read_at(0, end)
+    span = scan_header(reader, 0, source)
+    return _header_values(reader.read_at(0, span.end), source)
+
+
+def _header_values(raw: bytes, source: str) -> dict[str, Any]:
+    """Card -> value of a header whose layout is checked (bounded, printable, END)."""
     header = parse_cards(raw)
     return header if header is not None else _read_with_astropy(raw, source)
 
 
-class _Reader:
-    """Reads byte ranges from bytes or from a seekable binary file."""
-
-    def __init__(self, data: bytes | BinaryIO) -> None:
-        self.data = data
-        if isinstance(data, bytes | bytearray | memoryview):
-            self.size = len(data)
-        else:
-            self.size = os.fstat(data.fileno()).st_size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        if isinstance(self.data, bytes | bytearray | memoryview):
-            return bytes(self.data[offset : offset + length])
-        self.data.seek(offset)
-        return self.data.read(length)
-
-
 def _read_with_astropy(header: bytes, source: str) -> dict[str, Any]:
-    try:
-        parsed = fits.Header.fromstring(header.decode("ascii"))
-        return {
-            key: (None if isinstance(value, type(fits.card.UNDEFINED)) else value)
-            for key, value in parsed.items()
-            if key not in _NOT_VALUES
-        }
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise NotFitsError(source, f"unreadable primary header: {exc}") from None
+    """What astropy reads, or NotFitsError: a warning is a refusal, not a guess."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            parsed = fits.Header.fromstring(header.decode("ascii"))
+            values = {
+                key: (None if isinstance(value, type(fits.card.UNDEFINED)) else value)
+                for key, value in parsed.items()
+                if key not in _NOT_VALUES
+            }
+        # astropy raises many kinds (ValueError, VerifyError, IndexError...) on
+        # malformed cards; each is one more way for a file to be unreadable.
+        except Exception as exc:
+            raise NotFitsError(
+                source, f"unreadable primary header: {_one_line(str(exc))}"
+            ) from None
+    for warning in caught:
+        if issubclass(warning.category, AstropyWarning):
+            reason = _one_line(str(warning.message))
+            raise NotFitsError(source, f"primary header is not valid FITS: {reason}")
+    return values
+
+
+def _one_line(message: str) -> str:
+    """astropy's multi-line messages as one line, without its advice to call .verify."""
+    message = message.split(", fix it first with")[0]
+    text = " ".join(message.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
 def translate_header(header: Mapping[str, Any], source: str) -> Translation:
@@ -113,53 +115,3 @@ def translate_header(header: Mapping[str, Any], source: str) -> Translation:
             return translator(header, source).translate()
     instrument = header.get("INSTRUME")
     raise UnknownInstrumentError(source, None if instrument is None else str(instrument))
-
-
-def _padded(size: int) -> int:
-    return math.ceil(size / BLOCK) * BLOCK
-
-
-def _check_size(reader: _Reader, offset: int, source: str, what: str) -> None:
-    if offset > reader.size:
-        raise NotFitsError(
-            source, f"truncated: {what} needs {offset} bytes, the file has {reader.size}"
-        )
-
-
-def _scan_header(reader: _Reader, start: int, source: str) -> tuple[int, int]:
-    """Find the END card of the header at ``start``; return (end offset, data size)."""
-    values: dict[str, int] = {}
-    pos = start
-    while True:
-        if pos + BLOCK > reader.size:
-            raise NotFitsError(source, f"truncated: header at byte {start} has no END card")
-        block = reader.read_at(pos, BLOCK)
-        pos += BLOCK
-        for i in range(0, BLOCK, CARD):
-            card = block[i : i + CARD]
-            keyword = card[:8].rstrip()
-            if keyword == b"END":
-                return pos, _data_size(values, source)
-            if card[8:10] == b"= " and (
-                keyword in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT")
-                or keyword.startswith(b"NAXIS")
-            ):
-                raw = card[10:].split(b"/", 1)[0].strip()
-                try:
-                    values[keyword.decode()] = int(raw)
-                except ValueError:
-                    raise NotFitsError(
-                        source, f"header card {keyword.decode()} is not an integer"
-                    ) from None
-
-
-def _data_size(values: dict[str, int], source: str) -> int:
-    naxis = values.get("NAXIS", 0)
-    if naxis == 0:
-        return 0
-    try:
-        axes = [values[f"NAXIS{i}"] for i in range(1, naxis + 1)]
-    except KeyError as exc:
-        raise NotFitsError(source, f"header lacks {exc.args[0]}") from None
-    bitpix = abs(values.get("BITPIX", 8))
-    return bitpix // 8 * values.get("GCOUNT", 1) * (values.get("PCOUNT", 0) + math.prod(axes))

@@ -6,19 +6,35 @@ commit, reloading only the tables that changed. Each table ``T`` holds its curre
 ``T_history`` every row ever committed, and ``files`` the datasets present in the site
 with where their bytes are (datasets joined to present locations, in exposure order, so
 the commonest question, "the files of this exposure", reads no join).
+
+A snapshot is read-only: ``sql()`` runs queries only (anything that would change the
+loaded tables, even a data-modifying CTE, is refused, so a tampered row cannot mislead a
+later lookup), and DuckDB's access to local files is switched off and locked (no
+``read_csv('/etc/passwd')``, ``COPY … TO``, ``ATTACH``) unless ``allow_local_files``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from typing import Any
 
 import duckdb
 
+from .errors import ReadOnlyQueryError
 from .tables import TABLES, CatalogStore, TableSpec
 
 #: The table whose versions number the catalog's versions: every ingest commits it last,
 #: and every records update commits it (empty) last.
 VERSION_TABLE = "locations"
+
+#: Query nodes a read may contain; anything else (DELETE_QUERY_NODE in a CTE …) is refused.
+_WITH = re.compile(r"\bwith\b", re.IGNORECASE)
+_READ_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
+#: Query texts already judged reads: a repeated query (a loop over exposures with
+#: parameters) is not parsed again, so the check costs nothing on the warm path.
+_KNOWN_READS: set[str] = set()
 
 
 class Snapshot:
@@ -29,23 +45,45 @@ class Snapshot:
         as_of: a commit time (datetime); or a catalog version (int), which is a version
             of the ``locations`` table, the table every ingest commits last; or None for
             the latest commit.
+        allow_local_files: let queries read local files (``read_csv``, ``read_parquet``),
+            e.g. to join a list of ids kept on disk. Off by default. Writing stays refused.
+
+    Raises:
+        LookupError: ``as_of`` names a catalog version that does not exist.
 
     Example:
         >>> snap = Snapshot(store)
         >>> snap.sql("SELECT count(*) FROM datasets WHERE day_obs = 20250415").fetchall()
     """
 
-    def __init__(self, store: CatalogStore, as_of: dt.datetime | int | None = None) -> None:
+    def __init__(
+        self,
+        store: CatalogStore,
+        as_of: dt.datetime | int | None = None,
+        allow_local_files: bool = False,
+    ) -> None:
         self.store = store
         self.as_of = as_of
         self.connection = duckdb.connect()
         self._versions: dict[str, int | None] = {}
         self.refresh()
+        if not allow_local_files:
+            # Loading registers in-memory Arrow tables only, so refresh() still works.
+            self.connection.execute("SET enable_external_access = false")
+            self.connection.execute("SET lock_configuration = true")
 
     def refresh(self) -> None:
         """Load the snapshot named by ``as_of`` (the latest commit when it is None)."""
         if isinstance(self.as_of, int):
-            when = self.store.version_time(VERSION_TABLE, self.as_of)
+            try:
+                when = self.store.version_time(VERSION_TABLE, self.as_of)
+            except LookupError:
+                newest = self.store.latest_version(VERSION_TABLE)
+                raise LookupError(
+                    f"catalog version {self.as_of} does not exist: "
+                    + ("the catalog has none yet" if newest is None else f"the newest is {newest}")
+                    + " (`oods catalog versions` lists them)"
+                ) from None
         else:
             when = self.as_of
         changed = False
@@ -67,7 +105,12 @@ class Snapshot:
             self._install_files()
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
-        """Run ``query`` against this snapshot; DuckDB parameters go in ``params``."""
+        """Run ``query`` against this snapshot; DuckDB parameters go in ``params``.
+
+        Raises:
+            ReadOnlyQueryError: the SQL would change the snapshot (DELETE, DROP, SET …).
+        """
+        check_read_only(self.connection, query)
         return self.connection.sql(query, params=params)
 
     def close(self) -> None:
@@ -100,3 +143,52 @@ class Snapshot:
             "FROM datasets d JOIN locations l USING (dataset_id) WHERE l.state = 'present' "
             "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
         )
+
+
+def check_read_only(connection: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse SQL that is not a pure read, judged by DuckDB's own parser.
+
+    Statement types alone are not enough: ``WITH t AS (DELETE … RETURNING *) SELECT …``
+    is a SELECT statement, so the parsed tree is checked for any non-query node too.
+
+    Raises:
+        ReadOnlyQueryError: naming the first statement or node that is not a read.
+        duckdb.ParserException: the SQL does not parse.
+    """
+    if query in _KNOWN_READS:
+        return
+    _judge(connection, query)
+    if len(_KNOWN_READS) >= 4096:
+        _KNOWN_READS.clear()
+    _KNOWN_READS.add(query)
+
+
+def _judge(connection: duckdb.DuckDBPyConnection, query: str) -> None:
+    for statement in connection.extract_statements(query):
+        if statement.type != duckdb.StatementType.SELECT:
+            raise ReadOnlyQueryError(statement.type.name)
+    if not _WITH.search(query):
+        return  # a data-modifying statement inside a SELECT needs a top-level WITH
+    ((text,),) = connection.execute("SELECT json_serialize_sql($q)", {"q": query}).fetchall()
+    tree = json.loads(text)
+    if tree.get("error"):
+        raise ReadOnlyQueryError(str(tree.get("error_message", "this statement")))
+    for node in _node_types(tree):
+        if node not in _READ_NODES:
+            raise ReadOnlyQueryError(node.removesuffix("_NODE").replace("_QUERY", ""))
+
+
+def _node_types(tree: Any) -> list[str]:
+    """Every ``…_NODE`` type in a serialised statement tree."""
+    found: list[str] = []
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            kind = item.get("type")
+            if isinstance(kind, str) and kind.endswith("_NODE"):
+                found.append(kind)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found

@@ -268,6 +268,7 @@ def correct_records(
     store: CatalogStore,
     corrections: Sequence[RecordCorrection],
     now: dt.datetime | None = None,
+    dry_run: bool = False,
 ) -> RecordsReport:
     """Check corrections, then supersede the records they change in one commit per table.
 
@@ -276,6 +277,7 @@ def correct_records(
         corrections: in order; of two that set the same field of the same target to
             different values, the later is rejected.
         now: the new rows' ``recorded_at`` (default: now).
+        dry_run: check and report the changes, and commit nothing.
 
     Returns:
         A `RecordsReport`; rejected corrections are in it, never raised.
@@ -300,7 +302,7 @@ def correct_records(
         changed = _apply(correction, accepted, exposures, raws, rows, report)
         if not changed:
             report.unchanged.append(correction)
-    if rows.exposures or rows.datasets:
+    if (rows.exposures or rows.datasets) and not dry_run:
         rows.commit(store)
         report.recorded_at = now
     return report

@@ -86,7 +86,8 @@ class CatalogStore:
     """
 
     root: str
-    storage_options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Holds the secret key: never in ``repr`` (notebooks and logs print stores).
+    storage_options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def uri(self, table: str) -> str:
         return f"{self.root.rstrip('/')}/{table}"
@@ -163,8 +164,11 @@ class CatalogStore:
         delta = self.open(table)
         if delta is None:
             return {}
-        metrics = delta.optimize.compact()
-        delta.create_checkpoint()
+        try:
+            metrics = delta.optimize.compact()
+            delta.create_checkpoint()
+        except (DeltaError, OSError) as exc:
+            raise CatalogCommitError(table, 1, exc) from exc
         return dict(metrics)
 
     def latest_version(self, table: str) -> int | None:
@@ -203,10 +207,13 @@ class CatalogStore:
 
     def version_time(self, table: str, version: int) -> dt.datetime:
         """When ``version`` of ``table`` was committed."""
-        for entry in self._history(table):
+        history = self._history(table)
+        for entry in history:
             if entry.get("version") == version:
                 return dt.datetime.fromtimestamp(entry["timestamp"] / 1000, tz=dt.UTC)
-        raise LookupError(f"table {table!r} has no version {version}")
+        newest = max((int(entry["version"]) for entry in history), default=None)
+        shown = "it has none yet" if newest is None else f"the newest is {newest}"
+        raise LookupError(f"table {table!r} has no version {version}: {shown}")
 
     def versions(self, table: str) -> list[tuple[int, dt.datetime, str]]:
         """Every version of ``table``, newest first: (version, commit time, operation)."""
@@ -221,4 +228,9 @@ class CatalogStore:
 
     def _history(self, table: str) -> list[dict[str, Any]]:
         delta = self.open(table)
-        return [] if delta is None else list(delta.history())
+        if delta is None:
+            return []
+        try:
+            return list(delta.history())
+        except (DeltaError, OSError) as exc:
+            raise CatalogReadError(table, exc) from exc

@@ -81,7 +81,9 @@ class MinioServer:
     data_dir: Path
     port: int = 0
     access_key: str = dataclasses.field(default_factory=lambda: "oods-" + secrets.token_hex(4))
-    secret_key: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(24))
+    secret_key: str = dataclasses.field(
+        default_factory=lambda: secrets.token_urlsafe(24), repr=False
+    )
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
     pid: int | None = None
 

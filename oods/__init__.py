@@ -3,10 +3,11 @@
 from .calibrations import ingest_calibrations, put
 from .config import SiteConfig, load_config
 from .errors import ConfigError, IngestRejected, InvalidNameError, OodsError, StorageError
-from .ingest import FileResult, IngestReport, find_files, ingest
+from .ingest import FileResult, IngestReport, ingest
 from .records import update_records
 from .simulate import Night, simulate_night
 from .site import Site
+from .sources import find_files
 
 __all__ = [
     "ConfigError",

@@ -52,8 +52,10 @@ def describe(exc: BaseException) -> str:
     """A one-line reason for a storage failure, with no credentials in it."""
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
+        text = f"{error.get('Code', 'error')}: {error.get('Message', '')}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())  # never spans lines, whatever the server sent
 
 
 def put_new(

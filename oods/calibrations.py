@@ -3,15 +3,17 @@
 A master bias or flat is identified by its dataset type, its RUN collection and a
 data id (instrument, detector, and physical_filter for filter-dependent types such as
 flats). Values given by the caller win; the ones not given are read from the file's
-header with the raw translators, when the header says enough. The files then go
-through the same batches as raws: checksum-verified create-only upload, conflict
-detection, one commit per batch, one result per file, and optional provenance.
+header: a processed calibration's own cards (INSTRUME, DETECTOR, FILTER; see
+``catalog.calibration_headers``), or, for a raw used as one, the raw translators. The
+files then go through the same batches as raws: checksum-verified create-only upload,
+conflict detection, one commit per batch, one result per file, and optional provenance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from catalog import (
     FILTER_CALIBRATIONS,
@@ -19,6 +21,11 @@ from catalog import (
     calibration_data_id,
     dataset_id,
     translate_header,
+)
+from catalog.calibration_headers import (
+    CalibrationCards,
+    is_processed_calibration,
+    read_calibration_cards,
 )
 from catalog.provenance import DEFAULT_ROLE, check_datasets_exist
 
@@ -164,25 +171,37 @@ def _prepare_calibration(
 
     wants_filter = physical_filter is None and dataset_type in FILTER_CALIBRATIONS
     if instrument is None or detector is None or wants_filter:
-        try:
-            translation = translate_header(header, source)
-        except HeaderError as exc:
-            missing = [
-                option
-                for option, value in (("--instrument", instrument), ("--detector", detector))
-                if value is None
-            ] + (["--physical-filter"] if wants_filter else [])
-            return failed(
-                f"the header does not give the data id ({exc.reason}); give {', '.join(missing)}"
+        wanted = [
+            (card, option)
+            for card, option, value in (
+                ("INSTRUME", "--instrument", instrument),
+                ("DETECTOR", "--detector", detector),
             )
-        instrument = instrument or translation.exposure.instrument
-        detector = translation.detector.detector if detector is None else detector
+            if value is None
+        ] + ([("FILTER", "--physical-filter")] if wants_filter else [])
+        options = ", ".join(option for _, option in wanted)
+        try:
+            found = _header_data_id(header, source)
+        except HeaderError as exc:
+            return failed(f"the header does not give the data id ({exc.reason}); give {options}")
+        if found.calibration_type not in (None, dataset_type.lower()):
+            return failed(
+                f"its OBSTYPE says {found.calibration_type!r}, not {dataset_type!r}; "
+                f"check --type, or give {options}"
+            )
+        instrument = instrument or found.instrument
+        detector = found.detector if detector is None else detector
         if wants_filter:
-            physical_filter = translation.exposure.physical_filter
+            physical_filter = found.physical_filter
+        said = {"INSTRUME": instrument, "DETECTOR": detector, "FILTER": physical_filter}
+        unsaid = [(card, option) for card, option in wanted if said[card] is None]
+        if unsaid:
+            cards = ", ".join(card for card, _ in unsaid)
+            return failed(f"the header gives no {cards}; give {', '.join(o for _, o in unsaid)}")
     assert instrument is not None
     try:
         data_id = calibration_data_id(dataset_type, instrument, detector, physical_filter)
-        key = calibration_key(dataset_type, run, data_id, path.name)
+        key = calibration_key(dataset_type, run, data_id)
     except ValueError as exc:
         return failed(str(exc))
     return _Prepared(
@@ -192,4 +211,22 @@ def _prepare_calibration(
         dataset_id=str(dataset_id(dataset_type, run, data_id)),
         key=key,
         data_id=data_id,
+    )
+
+
+def _header_data_id(header: dict[str, Any], source: str) -> CalibrationCards:
+    """The data id a file's header gives: a processed calibration's own cards, or what
+    the raw translator makes of a raw's header (a raw used as a calibration).
+
+    Raises:
+        HeaderError: the header cannot give it.
+    """
+    if is_processed_calibration(header):
+        return read_calibration_cards(header, source)
+    translation = translate_header(header, source)
+    return CalibrationCards(
+        instrument=translation.exposure.instrument,
+        detector=translation.detector.detector,
+        physical_filter=translation.exposure.physical_filter,
+        calibration_type=None,
     )

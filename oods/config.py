@@ -1,8 +1,10 @@
 """The site configuration: one TOML file per deployment, secrets from the environment.
 
 Lookup order: ``--config`` / ``$OODS_CONFIG`` / ``./oods.toml``; without any of them, the
-embedded default site that ``oods up`` started (its state is kept in ``$OODS_HOME``,
-``./.oods`` by default). ``OODS_*`` variables override single fields.
+embedded default site that ``oods up`` started, recorded in ``$OODS_HOME/server.json``
+(``$OODS_HOME`` defaults to ``./.oods`` if a server was started there, else a per-user
+folder, ``~/.local/state/oods``, so a notebook started in any directory finds it).
+``OODS_*`` variables override single fields.
 
 Example ``oods.toml``::
 
@@ -22,11 +24,14 @@ import dataclasses
 import json
 import os
 import re
+import string
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InvalidNameError
+from .keys import check_run
 
 DEFAULT_BUCKET = "oods"
 DEFAULT_REGION = "us-east-1"
@@ -46,9 +51,69 @@ _ENV = {
 }
 
 
+#: A folder in the current directory that ``OODS_HOME=.oods`` made (``make demo``).
+LOCAL_HOME = ".oods"
+
+
 def oods_home() -> Path:
-    """Where the embedded default keeps its server state and data."""
-    return Path(os.environ.get("OODS_HOME", ".oods")).resolve()
+    """Where ``oods up`` records the embedded default server.
+
+    ``$OODS_HOME``; else ``./.oods`` if a server was started there (``make demo`` runs
+    with ``OODS_HOME=.oods``), as ``./oods.toml`` comes before the embedded default;
+    else a per-user folder (``$XDG_STATE_HOME/oods``, ``~/.local/state/oods``), the
+    same from every directory, so a notebook started anywhere finds the site.
+    """
+    explicit = os.environ.get("OODS_HOME")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    local = Path(LOCAL_HOME).resolve()
+    if (local / SERVER_STATE).exists():
+        return local
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return (Path(state) / "oods").resolve()
+
+
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` if it is an http(s) URL with a host and a valid port, else ValueError."""
+    try:
+        url = urllib.parse.urlsplit(endpoint)
+        url.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"endpoint {endpoint!r} is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError(f"endpoint {endpoint!r} must start with http:// or https://")
+    if not url.hostname:
+        raise ValueError(f"endpoint {endpoint!r} names no host (e.g. http://127.0.0.1:9000)")
+    return endpoint
+
+
+def check_run_template(run: str) -> str:
+    """``run`` if it is a safe run name whose only placeholder is ``{instrument}``.
+
+    Raises:
+        InvalidNameError: another placeholder (``{0}``), a format spec, or an unsafe
+            part (``..``, a newline …), named in the message.
+    """
+    if not run.isprintable():
+        raise InvalidNameError(f"invalid run {run!r}: it holds control characters")
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(run)
+            if name is not None
+        ]
+    except ValueError as exc:
+        raise InvalidNameError(f"invalid run {run!r}: {exc}") from None
+    for name, spec, conversion in fields:
+        if name != "instrument" or spec or conversion:
+            raise InvalidNameError(
+                f"invalid run {run!r}: the only placeholder allowed is {{instrument}}"
+            )
+    try:
+        check_run(run.format(instrument="LSSTCam"))
+    except ValueError as exc:
+        raise InvalidNameError(str(exc)) from None
+    return run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,16 +133,16 @@ class SiteConfig:
     source: str = "defaults"
 
     def __post_init__(self) -> None:
-        if not self.endpoint.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"{self.source}: endpoint {self.endpoint!r} must start with http:// or https://"
-            )
+        try:
+            check_endpoint(self.endpoint)
+        except ValueError as exc:
+            raise ConfigError(f"{self.source}: {exc}") from None
         if not self.access_key or not self.secret_key:
             raise ConfigError(
                 f"{self.source}: no credentials; set OODS_ACCESS_KEY and "
                 "OODS_SECRET_KEY (or access_key/secret_key in [site])"
             )
-        if not _BUCKET.match(self.bucket) or ".." in self.bucket:
+        if not _BUCKET.fullmatch(self.bucket) or ".." in self.bucket:
             raise ConfigError(
                 f"{self.source}: bucket {self.bucket!r} is not a valid S3 bucket name "
                 "(3 to 63 lower-case letters, digits, dots or hyphens)"
@@ -88,6 +153,10 @@ class SiteConfig:
             raise ConfigError(
                 f"{self.source}: catalog_prefix must be set and run must contain {{instrument}}"
             )
+        try:
+            check_run_template(self.run)
+        except InvalidNameError as exc:
+            raise ConfigError(f"{self.source}: {exc}") from None
 
     def storage_options(self) -> dict[str, str]:
         """The deltalake / object_store options for this site's bucket."""
@@ -97,6 +166,9 @@ class SiteConfig:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_REGION": self.region,
             "AWS_ALLOW_HTTP": "true" if self.endpoint.startswith("http://") else "false",
+            # Bounded: a stalled server fails a request instead of hanging a command.
+            "connect_timeout": "5s",
+            "timeout": "120s",
         }
 
     @property
@@ -168,9 +240,13 @@ _INGEST_KEYS = {"run", "workers", "batch_size", "corrections"}
 
 def _from_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: cannot read config: not UTF-8 text (byte {exc.start})"
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     extra = sorted(set(data) - {"site", "ingest"})
@@ -194,10 +270,16 @@ def _from_embedded() -> dict[str, Any]:
             "no site configured: run `oods up` to start the embedded default, or write "
             "an oods.toml (see `oods --help`), or pass --config / set $OODS_CONFIG"
         )
-    state = json.loads(state_file.read_text())
-    return {
-        "endpoint": f"http://127.0.0.1:{state['port']}",
-        "access_key": state["access_key"],
-        "secret_key": state["secret_key"],
-        "bucket": state.get("bucket", DEFAULT_BUCKET),
-    }
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        return {
+            "endpoint": f"http://127.0.0.1:{int(state['port'])}",
+            "access_key": str(state["access_key"]),
+            "secret_key": str(state["secret_key"]),
+            "bucket": str(state.get("bucket", DEFAULT_BUCKET)),
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{state_file}: unreadable embedded server state ({type(exc).__name__}); "
+            "run `oods up` again"
+        ) from None

@@ -8,6 +8,14 @@ overwritten). Then commit exposures, datasets, provenance and, last, locations. 
 step can be re-run: an object left by a crash before its commit is recognised by its
 checksum and catalogued by the next ingest.
 
+One dataset id, one byte stream: the key is built from the data id alone (never from
+the file name), so the create-only PUT on it is the lock between concurrent writers.
+The loser reads the object's metadata: the same dataset and bytes are catalogued (left
+by a crashed run, or a twin writer), anything else is refused and nothing overwritten.
+A raw is one dataset: the same data id under another run is refused, whether it is
+found in the catalog or on the key. The bytes uploaded are checked to be those whose
+header was translated (a file replaced in between is refused, nothing stored).
+
 A stored exposure record is never rewritten by a header: raws of a corrected exposure
 follow the correction and the disagreement is reported (see ``oods.records``).
 
@@ -24,7 +32,7 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,15 +55,20 @@ from catalog import (
     to_arrow,
     translate_header,
 )
+from catalog.headers import BLOCK, CARD
 
 from . import _s3
-from .errors import StorageError
+from .config import check_run_template
+from .errors import StorageError, printable
 from .keys import raw_key
 from .site import Site
+from .sources import Note, open_regular, scan_sources
 from .stored_records import follow_corrections, new_exposures
 
 METADATA = "metadata"  # the header is unusable: the file is not what it claims
 INGEST = "ingest"  # storage or catalog failed, or the identity conflicts
+
+CHANGED = "the file changed while it was being ingested; nothing stored"
 
 Progress = Callable[[int], None]
 
@@ -73,9 +86,10 @@ class FileResult:
     reason: str | None = None
 
     def line(self) -> str:
+        """One line of output; control characters in names are escaped (see printable)."""
         if self.status == "failed":
-            return f"{self.path}: {self.failure} failure: {self.reason}"
-        return f"{self.path}: {self.status} as {self.key}"
+            return printable(f"{self.path}: {self.failure} failure: {self.reason}")
+        return printable(f"{self.path}: {self.status} as {self.key}")
 
 
 @dataclasses.dataclass
@@ -84,6 +98,7 @@ class IngestReport:
 
     results: list[FileResult] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    notes: list[Note] = dataclasses.field(default_factory=list)  # paths passed over
     seconds: float = 0.0
 
     def _with(self, status: str) -> list[FileResult]:
@@ -120,6 +135,7 @@ class IngestReport:
         return {
             **self.summary(),
             "warnings": self.warnings,
+            "notes": [dataclasses.asdict(n) for n in self.notes],
             "files": [dataclasses.asdict(r) for r in self.results],
         }
 
@@ -131,7 +147,9 @@ class _Prepared:
     Only the header blocks have been read; the bytes are read once more by the worker
     that hashes and uploads them (``sha256`` is set then), so hashing overlaps uploads.
     ``translation`` is the raw header's records (committed with the dataset); files
-    ingested with an explicit data id (calibrations, outputs) have none.
+    ingested with an explicit data id (calibrations, outputs) have none. ``leading``
+    is the primary header's bytes as translated: the bytes uploaded must start with
+    them (and have ``size``), or the file was replaced in between.
     """
 
     path: Path
@@ -141,6 +159,7 @@ class _Prepared:
     key: str
     data_id: dict[str, object]
     sha256: bytes | None = None
+    leading: bytes = b""
 
     @property
     def checksum(self) -> str:
@@ -153,17 +172,6 @@ class _Prepared:
         return FileResult(
             str(self.path), status, self.dataset_id, self.key, self.size, failure, reason
         )
-
-
-def find_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named or found (recursively, hidden ones left out) under the given paths."""
-    for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                yield from (Path(root) / n for n in sorted(names) if not n.startswith("."))
-        else:
-            yield path
 
 
 def ingest(
@@ -185,11 +193,14 @@ def ingest(
     Returns:
         An ``IngestReport``; failures are in it, one per file, never raised.
 
+    Raises:
+        InvalidNameError: ``run`` is not a safe run name (checked before any file).
+
     Example:
         >>> report = ingest(Site.open(), ["night/20250415"])
         >>> report.summary()["ingested"]
     """
-    run = run or site.config.run
+    run = check_run_template(run or site.config.run)
     corrections = site.corrections
     return ingest_prepared(
         site,
@@ -217,7 +228,12 @@ def ingest_prepared(
     """
     started = time.perf_counter()
     report = IngestReport()
-    files = list(find_files(paths))
+    sources = scan_sources(paths)  # the CLI's own scan is not walked again
+    report.notes.extend(sources.notes)
+    report.results.extend(
+        FileResult(n.path, "failed", failure=INGEST, reason=n.reason) for n in sources.refused
+    )
+    files = sources.files
     size = site.config.batch_size
     batches = [files[start : start + size] for start in range(0, len(files), size)]
     # Headers are read and translated by one thread (the work holds the GIL: more threads
@@ -260,6 +276,7 @@ def _ingest_batch(
 
     try:
         known = _known_checksums(site, [p.dataset_id for p in prepared])
+        held = _held_under_other_runs(site, prepared, dataset_type)
     except CatalogError as exc:
         report.results.extend(p.result("failed", INGEST, f"catalog: {exc}") for p in prepared)
         for _ in prepared:
@@ -270,20 +287,28 @@ def _ingest_batch(
     fresh: dict[str, _Prepared] = {}
     repeated: list[_Prepared] = []
     for item in prepared:
-        if item.dataset_id in known or item.dataset_id in fresh:
+        if item.dataset_id in held:
+            holder, holder_run = held[item.dataset_id]
+            report.results.append(item.result("failed", INGEST, _one_raw(holder, holder_run)))
+            _tick(progress)
+        elif item.dataset_id in known or item.dataset_id in fresh:
             repeated.append(item)
         else:
             fresh[item.dataset_id] = item
     uploaded: list[_Prepared] = []
-    for item, (sha256, failure) in zip(
-        fresh.values(), pool.map(lambda p: _upload(site, p), fresh.values()), strict=True
+    adopted: set[str] = set()  # found already stored, same bytes: catalogued unless known
+    for item, outcome in zip(
+        fresh.values(), pool.map(lambda p: _upload(site, p, run), fresh.values()), strict=True
     ):
-        if failure is None:
-            uploaded.append(dataclasses.replace(item, sha256=sha256))
+        if outcome.failure is None:
+            uploaded.append(dataclasses.replace(item, sha256=outcome.sha256))
+            if outcome.adopted:
+                adopted.add(item.dataset_id)
         else:
-            report.results.append(item.result("failed", INGEST, failure))
+            report.results.append(item.result("failed", INGEST, outcome.failure))
             _tick(progress)
     known.update({p.dataset_id: p.checksum for p in uploaded})
+    uploaded = _drop_catalogued_meanwhile(site, uploaded, adopted, report, progress)
     for item, (sha256, failure) in zip(repeated, pool.map(_hash, repeated), strict=True):
         report.results.append(_compare(item, sha256, failure, known.get(item.dataset_id)))
         _tick(progress)
@@ -313,10 +338,10 @@ def _prepare(
 ) -> _Prepared | FileResult:
     """Read one file, correct and translate its header; failures become results."""
     source = str(path)
-    read = read_file_header(path)
-    if isinstance(read, FileResult):
-        return read
-    header, size = read
+    head = read_file_head(path)
+    if isinstance(head, FileResult):
+        return head
+    header, size = head.header, head.size
     try:
         corrected: list[str] = []
         if corrections is not None:
@@ -327,9 +352,12 @@ def _prepare(
                 translation.exposure, corrected_cards=",".join(corrected)
             )
             translation = dataclasses.replace(translation, exposure=exposure)
+        key = raw_key(translation, dataset_type)
     except HeaderError as exc:  # a bad correction file is named in the reason
         reason = exc.reason if exc.source == source else str(exc)
         return FileResult(source, "failed", size=size, failure=METADATA, reason=reason)
+    except ValueError as exc:  # the header's obs_id or detector cannot be part of a key
+        return FileResult(source, "failed", size=size, failure=METADATA, reason=str(exc))
     instrument = translation.exposure.instrument
     data_id = translation.data_id()
     return _Prepared(
@@ -337,9 +365,47 @@ def _prepare(
         size=size,
         translation=translation,
         dataset_id=str(dataset_id(dataset_type, run.format(instrument=instrument), data_id)),
-        key=raw_key(translation, dataset_type, path.name),
+        key=key,
         data_id=data_id,
+        leading=head.leading,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class FileHead:
+    """A file's primary header, its size, and the header bytes it was parsed from."""
+
+    header: dict[str, Any]
+    size: int
+    leading: bytes
+
+
+def read_file_head(path: Path) -> FileHead | FileResult:
+    """A file's primary header, size and header bytes, reading its header blocks only.
+
+    The header bytes are read before and after parsing, from the same open file: if
+    they differ the file was being rewritten, and what was parsed cannot be trusted.
+
+    Returns:
+        The ``FileHead``, or the failed result: unreadable or changed (ingest), or
+        unusable (metadata).
+    """
+    source = str(path)
+    try:
+        with open_regular(path) as file:  # a FIFO would block open() forever
+            size = os.fstat(file.fileno()).st_size
+            before = _header_bytes(file)
+            try:
+                header = read_header(file, source)
+            except HeaderError as exc:
+                return FileResult(source, "failed", size=size, failure=METADATA, reason=exc.reason)
+            if _header_bytes(file) != before or os.fstat(file.fileno()).st_size != size:
+                return FileResult(source, "failed", size=size, failure=INGEST, reason=CHANGED)
+            return FileHead(header, size, before)
+    except OSError as exc:
+        return FileResult(
+            source, "failed", failure=INGEST, reason=f"unreadable: {exc.strerror or exc}"
+        )
 
 
 def read_file_header(path: Path) -> tuple[dict[str, Any], int] | FileResult:
@@ -348,18 +414,26 @@ def read_file_header(path: Path) -> tuple[dict[str, Any], int] | FileResult:
     Returns:
         (header, size), or the failed result: unreadable (ingest) or unusable (metadata).
     """
-    source = str(path)
-    try:
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            try:
-                return read_header(file, source), size
-            except HeaderError as exc:
-                return FileResult(source, "failed", size=size, failure=METADATA, reason=exc.reason)
-    except OSError as exc:
-        return FileResult(
-            source, "failed", failure=INGEST, reason=f"unreadable: {exc.strerror or exc}"
-        )
+    head = read_file_head(path)
+    return head if isinstance(head, FileResult) else (head.header, head.size)
+
+
+#: Header blocks kept at most: far more than any raw's primary header needs.
+_HEADER_BLOCKS = 64
+
+
+def _header_bytes(file: BinaryIO) -> bytes:
+    """The primary header's blocks, up to its END card (or ``_HEADER_BLOCKS`` blocks)."""
+    file.seek(0)
+    blocks: list[bytes] = []
+    while len(blocks) < _HEADER_BLOCKS:
+        block = file.read(BLOCK)
+        blocks.append(block)
+        if len(block) < BLOCK or (len(blocks) == 1 and not block.startswith(b"SIMPLE")):
+            break
+        if any(block[i : i + CARD].rstrip() == b"END" for i in range(0, BLOCK, CARD)):
+            break
+    return b"".join(blocks)
 
 
 def _known_checksums(site: Site, ids: Sequence[str]) -> dict[str, str]:
@@ -399,43 +473,167 @@ IN_MEMORY_LIMIT = 256 * 2**20
 
 
 def _hash(item: _Prepared) -> tuple[bytes | None, str | None]:
-    """(sha256, None), or (None, the reason the file could not be read)."""
+    """(sha256, None), or (None, the reason the file could not be read or changed)."""
     try:
         with open(item.path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").digest(), None
+            sha256 = _digest_as_read(file, item)
     except OSError as exc:
         return None, f"unreadable: {exc.strerror or exc}"
+    return (sha256, None) if sha256 is not None else (None, CHANGED)
 
 
-def _upload(site: Site, item: _Prepared) -> tuple[bytes | None, str | None]:
-    """Hash and create the object: (sha256, None), or (None, the reason it failed)."""
-    metadata = {"dataset-id": item.dataset_id, "original-name": urllib.parse.quote(item.path.name)}
+def _digest_as_read(file: BinaryIO, item: _Prepared) -> bytes | None:
+    """The SHA-256 of the whole file, or None if it is not the file whose header was read
+    (other leading header bytes, or another size)."""
+    if file.read(len(item.leading)) != item.leading:
+        return None
+    digest = hashlib.sha256(item.leading)
+    size = len(item.leading)
+    for chunk in iter(lambda: file.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.digest() if size == item.size else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Upload:
+    """One upload's outcome: stored (``sha256``), or why not (``failure``).
+
+    ``adopted``: the object was already there with this dataset's id and bytes (left by
+    a run that stopped before its commit, or a concurrent writer of the same file).
+    """
+
+    sha256: bytes | None = None
+    failure: str | None = None
+    adopted: bool = False
+
+
+#: What a rejected SHA-256 or CRC32 looks like: the bytes sent are not the bytes hashed.
+_DIGEST_ERRORS = ("BadDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch")
+
+
+def _upload(
+    site: Site, item: _Prepared, run: str, in_memory_limit: int = IN_MEMORY_LIMIT
+) -> _Upload:
+    """Hash and create the object under its data id's key, or find out who holds it.
+
+    The create-only PUT is the lock: of concurrent writers of one key, one wins. Files
+    over ``in_memory_limit`` bytes are streamed from disk.
+    """
+    metadata = {
+        "dataset-id": item.dataset_id,
+        "run": run.format(instrument=item.data_id["instrument"]),
+        "original-name": urllib.parse.quote(item.path.name),
+    }
     try:
         with open(item.path, "rb") as file:
-            if item.size <= IN_MEMORY_LIMIT:
-                body: bytes | BinaryIO = file.read()
-                if len(body) != item.size:
-                    return None, "the file changed while it was being ingested"
+            if item.size <= in_memory_limit:
+                body: bytes | BinaryIO = file.read(item.size + 1)
+                if len(body) != item.size or not body.startswith(item.leading):
+                    return _Upload(failure=CHANGED)
                 sha256 = hashlib.sha256(body).digest()
                 verify = None  # the hashed bytes themselves are sent: CRC32 guards the wire
             else:
-                sha256 = hashlib.file_digest(file, "sha256").digest()
+                # Streamed: the server checks the bytes sent against this SHA-256, taken
+                # in a pass that also checked the header bytes and the size.
+                digest = _digest_as_read(file, item)
+                if digest is None:
+                    return _Upload(failure=CHANGED)
+                sha256 = digest
                 file.seek(0)
                 body, verify = file, sha256
             metadata["sha256"] = sha256.hex()
             if _s3.put_new(site.s3, site.bucket, item.key, body, verify, metadata):
-                return sha256, None
-        existing = _s3.head_metadata(site.s3, site.bucket, item.key).get("sha256")
+                return _Upload(sha256)
+        existing = _s3.head_metadata(site.s3, site.bucket, item.key)
     except StorageError as exc:
-        return None, f"storage: {exc.reason}"
+        if exc.reason.startswith(_DIGEST_ERRORS):
+            return _Upload(failure=CHANGED)
+        return _Upload(failure=f"storage: {exc.reason}")
     except OSError as exc:
-        return None, f"unreadable: {exc.strerror or exc}"
-    if existing == sha256.hex():
-        return sha256, None  # left by an earlier run that stopped before its commit
-    return None, (
-        f"{item.key} already holds different bytes (sha256 {str(existing)[:12]}…); "
-        "nothing was overwritten"
+        return _Upload(failure=f"unreadable: {exc.strerror or exc}")
+    return _claimed(item, sha256, existing)
+
+
+def _claimed(item: _Prepared, sha256: bytes, existing: Mapping[str, str]) -> _Upload:
+    """The outcome for a file whose key is already taken, from the object's metadata."""
+    holder = existing.get("dataset-id")
+    if holder is not None and holder != item.dataset_id:
+        return _Upload(failure=_one_raw(holder, existing.get("run", "unknown")))
+    if existing.get("sha256") == sha256.hex():
+        return _Upload(sha256, adopted=True)
+    if holder is None or "sha256" not in existing:
+        return _Upload(
+            failure=f"{item.key} already holds bytes OODS did not store; nothing was overwritten"
+        )
+    conflict = IdentityConflict(str(item.path), item.dataset_id, existing["sha256"], sha256.hex())
+    return _Upload(failure=conflict.reason)
+
+
+def _one_raw(holder: str, holder_run: str) -> str:
+    return (
+        f"this raw is already stored as dataset {holder} (run {holder_run}); one raw, one dataset"
     )
+
+
+def _held_under_other_runs(
+    site: Site, items: Sequence[_Prepared], dataset_type: str
+) -> dict[str, tuple[str, str]]:
+    """``{dataset id: (the dataset holding its raw, that dataset's run)}`` for the raws
+    among ``items`` whose data id the catalog already holds under another run.
+
+    Catches what the key lock cannot: raws stored before keys were built from the data
+    id, under a key of the older layout.
+    """
+    raws = [p for p in items if p.translation is not None]
+    if not raws:
+        return {}
+    exposures = sorted({int(p.data_id["exposure"]) for p in raws})  # type: ignore[call-overload]
+    rows = site.store.scan(
+        "datasets",
+        pc.field("exposure").isin(exposures) & (pc.field("dataset_type") == dataset_type),
+        ["dataset_id", "run", "instrument", "exposure", "detector"],
+    )
+    catalogued: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+    for row in rows.to_pylist():
+        data_id = (row["instrument"], row["exposure"], row["detector"])
+        catalogued.setdefault(data_id, []).append((row["dataset_id"], row["run"]))
+    held: dict[str, tuple[str, str]] = {}
+    for item in raws:
+        data_id = (item.data_id["instrument"], item.data_id["exposure"], item.data_id["detector"])
+        others = [d for d in catalogued.get(data_id, []) if d[0] != item.dataset_id]
+        if others:
+            held[item.dataset_id] = others[0]
+    return held
+
+
+def _drop_catalogued_meanwhile(
+    site: Site,
+    stored: list[_Prepared],
+    adopted: set[str],
+    report: IngestReport,
+    progress: Progress | None,
+) -> list[_Prepared]:
+    """``stored`` less the adopted objects that another writer catalogued meanwhile.
+
+    Those are reported as skipped, so that twin writers of the same file do not both
+    commit a location for it. (A failed lookup changes nothing: committing again is
+    harmless, a location row per commit.)
+    """
+    if not adopted:
+        return stored
+    try:
+        now_known = _known_checksums(site, sorted(adopted))
+    except CatalogError:
+        return stored
+    kept: list[_Prepared] = []
+    for item in stored:
+        if now_known.get(item.dataset_id) == item.checksum:
+            report.results.append(item.result("skipped"))
+            _tick(progress)
+        else:
+            kept.append(item)
+    return kept
 
 
 def _commit(

@@ -7,41 +7,38 @@ from collections.abc import Mapping
 
 from catalog import Translation
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 _SAFE_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-#: One part of a run or a filter name: LATISS filters hold "~" (e.g. "SDSSr_65mm~empty").
+#: One part of a key (run part, obs_id, filter...): LATISS filters hold "~" ("SDSSr~empty").
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~-]{0,99}$")
 
 
-def safe_file_name(name: str) -> bool:
-    """True if ``name`` can stand in a key as it is: no ``/``, no ``..``, no oddities."""
-    return bool(_SAFE_NAME.match(name)) and ".." not in name
+def raw_key(translation: Translation, dataset_type: str) -> str:
+    """``instrument/type/day_obs/obs_id/obs_id_detector.fits``: the data id, spelled out.
 
+    One data id has exactly one key, whatever the file was called or whoever writes
+    it, so the create-only PUT on it is the lock that lets one byte stream in per raw
+    (the original file name is kept in the catalog and the object's metadata). The
+    name is the camera's own, so a downloaded object still says what it is.
 
-def raw_key(translation: Translation, dataset_type: str, file_name: str) -> str:
-    """``instrument/type/day_obs/exposure/file name``; unsafe names are replaced.
-
-    The original name is kept when it is safe, so a file looks in the bucket as it
-    looked on the camera's disk; otherwise the name is built from the data id.
+    Raises:
+        ValueError: a part of the key is not safe (named in the message).
 
     Example:
-        >>> raw_key(t, "raw", "MC_O_20250415_000060_R01_S01.fits")
-        'LSSTCam/raw/20250415/2025041500060/MC_O_20250415_000060_R01_S01.fits'
+        >>> raw_key(t, "raw")
+        'LSSTCam/raw/20250415/MC_O_20250415_000060/MC_O_20250415_000060_R01_S01.fits'
     """
     check_dataset_type(dataset_type)
     exposure = translation.exposure
-    if not safe_file_name(file_name):
-        file_name = (
-            f"{exposure.instrument}_{exposure.exposure}_{translation.detector.detector:03d}.fits"
-        )
-    return (
-        f"{exposure.instrument}/{dataset_type}/{exposure.day_obs}/{exposure.exposure}/{file_name}"
-    )
+    instrument = check_segment(exposure.instrument, "instrument")
+    obs_id = check_segment(exposure.obs_id, "obs_id")
+    detector = check_segment(translation.detector.name, "detector name")
+    day_obs = check_segment(str(int(exposure.day_obs)), "day_obs")
+    return f"{instrument}/{dataset_type}/{day_obs}/{obs_id}/{obs_id}_{detector}.fits"
 
 
 def check_dataset_type(dataset_type: str) -> str:
     """``dataset_type`` if it can stand in a key, else ValueError naming it."""
-    if not _SAFE_TYPE.match(dataset_type):
+    if not _SAFE_TYPE.fullmatch(dataset_type):
         raise ValueError(
             f"invalid dataset type {dataset_type!r}: a letter, then letters, digits or _"
         )
@@ -50,7 +47,7 @@ def check_dataset_type(dataset_type: str) -> str:
 
 def check_segment(value: str, what: str) -> str:
     """``value`` if it can be one part of a key (no ``/``, no ``..``), else ValueError."""
-    if not _SAFE_SEGMENT.match(value) or ".." in value:
+    if not _SAFE_SEGMENT.fullmatch(value) or ".." in value:
         raise ValueError(
             f"invalid {what} {value!r}: letters, digits and . _ + ~ - only, "
             "starting with a letter or digit, no '..'"
@@ -65,31 +62,32 @@ def check_run(run: str) -> str:
     return run
 
 
-def calibration_key(
-    dataset_type: str, run: str, data_id: Mapping[str, object], file_name: str
-) -> str:
-    """``instrument/calib/type/run/detector[/physical_filter]/file name``.
+def calibration_key(dataset_type: str, run: str, data_id: Mapping[str, object]) -> str:
+    """``instrument/calib/type/run/detector[/physical_filter]/type_instrument_detector[_filter].fits``.
 
-    The run keeps its ``/`` (each part checked); the data id is in the key so that two
-    detectors' files of the same name cannot collide. Unsafe names are replaced by one
-    built from the data id.
+    Every part comes from the dataset id's own parts (type, run, data id), so one
+    dataset id has exactly one key whatever the file was called: the create-only PUT
+    on it lets one byte stream in per dataset. The run keeps its ``/`` (each part
+    checked); the original file name is kept in the catalog.
 
     Raises:
         ValueError: a part of the key is not safe (named in the message).
 
     Example:
-        >>> calibration_key("bias", "LSSTCam/calib/v1",
-        ...     {"instrument": "LSSTCam", "detector": 94}, "bias_R22_S11.fits")
-        'LSSTCam/calib/bias/LSSTCam/calib/v1/094/bias_R22_S11.fits'
+        >>> calibration_key("bias", "LSSTCam/calib/v1", {"instrument": "LSSTCam", "detector": 94})
+        'LSSTCam/calib/bias/LSSTCam/calib/v1/094/bias_LSSTCam_094.fits'
     """
     check_dataset_type(dataset_type)
     check_run(run)
     instrument = check_segment(str(data_id["instrument"]), "instrument")
-    parts = [instrument, "calib", dataset_type, run]
+    folders = [instrument, "calib", dataset_type, run]
+    names = [dataset_type, instrument]
     if data_id.get("detector") is not None:
-        parts.append(f"{int(data_id['detector']):03d}")  # type: ignore[call-overload]
+        detector = f"{int(data_id['detector']):03d}"  # type: ignore[call-overload]
+        folders.append(detector)
+        names.append(detector)
     if data_id.get("physical_filter") is not None:
-        parts.append(check_segment(str(data_id["physical_filter"]), "physical filter"))
-    if not safe_file_name(file_name):
-        file_name = "_".join([dataset_type, *parts[4:]]).replace("/", "_") + ".fits"
-    return "/".join([*parts, file_name])
+        physical_filter = check_segment(str(data_id["physical_filter"]), "physical filter")
+        folders.append(physical_filter)
+        names.append(physical_filter)
+    return "/".join([*folders, "_".join(names) + ".fits"])

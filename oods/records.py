@@ -51,8 +51,8 @@ from catalog import (
 
 from . import _s3
 from .errors import StorageError
-from .ingest import find_files
 from .site import Site
+from .sources import find_files
 
 #: Header blocks fetched to re-read a stored raw's header (LSSTCam's take about 20).
 HEADER_BYTES = 64 * 2880
@@ -66,6 +66,7 @@ def update_records(
     table: str | os.PathLike[str] | None = None,
     reason: str | None = None,
     run: str | None = None,
+    dry_run: bool = False,
 ) -> RecordsReport:
     """Supersede exposure and raw records with corrected values, in one commit per table.
 
@@ -79,6 +80,7 @@ def update_records(
             ``reason`` column wins for its rows).
         run: the raws' run, to compute a corrected file's dataset id; default from the
             config, e.g. ``LSSTCam/raw/all``.
+        dry_run: check every correction and report the changes; commit nothing.
 
     Returns:
         A `catalog.RecordsReport`: what changed, and each correction rejected with its
@@ -104,7 +106,7 @@ def update_records(
         if part is not None:
             found += part[0]
             rejected += part[1]
-    report = correct_records(site.store, found)
+    report = correct_records(site.store, found, dry_run=dry_run)
     report.rejected[:0] = rejected
     return report
 

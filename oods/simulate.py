@@ -16,22 +16,39 @@ import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 
+from catalog.records import DetectorRecord
 from catalog.translators.focalplane import LSSTCAM_DETECTORS
 
 DEFAULT_DAY_OBS = 20250601
 #: Fractions of the night's exposures of each type, in the order they are taken.
 _SCHEDULE = (("BIAS", 0.2), ("DARK", 0.3), ("FLAT", 0.4), ("OBJECT", 1.0))
+#: IMGTYPE -> the observation type the catalog records (``exposures.observation_type``).
+OBSERVATION_TYPES = {"BIAS": "bias", "DARK": "dark", "FLAT": "flat", "OBJECT": "science"}
 _EXPTIME = {"BIAS": 0.0, "DARK": 30.0, "FLAT": 5.0, "OBJECT": 30.0}
-_FILTERS = (("r_57", "r"), ("i_39", "i"), ("g_6", "g"), ("z_20", "z"))
+FILTERS = (("r_57", "r"), ("i_39", "i"), ("g_6", "g"), ("z_20", "z"))
 _TARGETS = ("Vela_SNR", "47_Tuc", "Rubin_SV_95_-25", "ECDFS")
 
 
 @dataclasses.dataclass(frozen=True)
 class Night:
-    """What ``simulate_night`` wrote: the files, and the exposures by type."""
+    """What ``simulate_night`` wrote: the files, and the exposures by IMGTYPE."""
 
     files: list[Path]
     exposures: dict[str, list[int]]
+
+    def observation_types(self) -> dict[str, int]:
+        """Exposures per observation type, named as the catalog names them."""
+        return {OBSERVATION_TYPES[t]: len(ids) for t, ids in self.exposures.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedExposure:
+    """One exposure of a simulated night: its number, IMGTYPE and primary header."""
+
+    seq_num: int
+    exposure: int
+    img_type: str
+    header: fits.Header
 
 
 def simulate_night(
@@ -45,6 +62,10 @@ def simulate_night(
 ) -> Night:
     """Write ``exposures`` x ``detectors`` raw files under ``out/<day_obs>/<obs_id>/``.
 
+    Each file's bytes depend only on (seed, day_obs, exposures, size, its exposure and
+    detector), not on how many detectors are simulated: a smaller night of the same
+    seed is a byte-identical subset of a bigger one, so ingesting both is no conflict.
+
     Args:
         detectors: how many of the 205 LSSTCam detectors, in Butler order.
         exposures: exposures in the night: biases, darks, flats, then science.
@@ -56,35 +77,56 @@ def simulate_night(
         raise ValueError(f"detectors must be 1 to {len(LSSTCAM_DETECTORS)}, got {detectors}")
     if exposures < 1 or size < 1:
         raise ValueError("exposures and size must be at least 1")
-    rng = np.random.default_rng(seed)
-    night_start = dt.datetime.strptime(str(day_obs), "%Y%m%d").replace(tzinfo=dt.UTC)
-    night_start += dt.timedelta(days=1, minutes=30)
     files: list[Path] = []
     by_type: dict[str, list[int]] = {}
-    for index in range(exposures):
-        seq_num = index + 1
-        img_type = next(t for t, f in _SCHEDULE if index < exposures * f)
-        begin = night_start + dt.timedelta(seconds=90 * index)
-        header = _exposure_header(day_obs, seq_num, img_type, begin, index, rng)
-        by_type.setdefault(img_type, []).append(day_obs * 100_000 + seq_num)
-        folder = out / str(day_obs) / header["OBSID"]
+    for planned in plan_night(exposures, seed, day_obs):
+        by_type.setdefault(planned.img_type, []).append(planned.exposure)
+        folder = out / str(day_obs) / planned.header["OBSID"]
         folder.mkdir(parents=True, exist_ok=True)
         for detector in LSSTCAM_DETECTORS[:detectors]:
-            path = folder / f"{header['OBSID']}_{detector.name}.fits"
-            _write_raw(
-                path,
-                header,
-                detector.group,
-                detector.sensor,
-                detector.detector,
-                img_type,
-                size,
-                rng,
+            path = folder / raw_file_name(planned, detector)
+            raw_hdus(planned, detector, size, seed, day_obs).writeto(
+                path, overwrite=True, checksum=False
             )
             files.append(path)
             if progress is not None:
                 progress(1)
     return Night(files, by_type)
+
+
+def plan_night(exposures: int, seed: int, day_obs: int) -> list[PlannedExposure]:
+    """The night's exposures in order, each header drawn from its own random stream."""
+    night_start = dt.datetime.strptime(str(day_obs), "%Y%m%d").replace(tzinfo=dt.UTC)
+    night_start += dt.timedelta(days=1, minutes=30)
+    planned = []
+    for index in range(exposures):
+        seq_num = index + 1
+        img_type = next(t for t, f in _SCHEDULE if index < exposures * f)
+        begin = night_start + dt.timedelta(seconds=90 * index)
+        rng = np.random.default_rng([seed, day_obs, seq_num])
+        header = _exposure_header(day_obs, seq_num, img_type, begin, index, rng)
+        planned.append(PlannedExposure(seq_num, day_obs * 100_000 + seq_num, img_type, header))
+    return planned
+
+
+def raw_file_name(planned: PlannedExposure, detector: DetectorRecord) -> str:
+    return f"{planned.header['OBSID']}_{detector.name}.fits"
+
+
+def raw_hdus(
+    planned: PlannedExposure, detector: DetectorRecord, size: int, seed: int, day_obs: int
+) -> fits.HDUList:
+    """One detector's raw: the exposure's header with the detector's cards, and pixels."""
+    rng = np.random.default_rng([seed, day_obs, planned.seq_num, detector.detector])
+    primary = fits.PrimaryHDU(header=planned.header.copy())
+    primary.header["RAFTBAY"] = detector.group
+    primary.header["CCDSLOT"] = detector.sensor
+    primary.header["DETSIZE"] = f"[1:{size},1:{size}]"
+    primary.header["LSST_NUM"] = f"ITL-3800C-{100 + detector.detector:03d}"
+    primary.header["FILENAME"] = raw_file_name(planned, detector)
+    level = {"BIAS": 20_000, "DARK": 20_010, "FLAT": 40_000, "OBJECT": 21_000}[planned.img_type]
+    pixels = rng.normal(level, 8.0, size=(size, size)).astype(np.int32)
+    return fits.HDUList([primary, fits.ImageHDU(pixels, name="Segment10")])
 
 
 def _tai(moment: dt.datetime) -> Time:
@@ -102,9 +144,7 @@ def _exposure_header(
     exptime = _EXPTIME[img_type]
     end = begin + dt.timedelta(seconds=exptime + 0.95)
     obs_id = f"MC_O_{day_obs}_{seq_num:06d}"
-    filt, band = (
-        _FILTERS[index % len(_FILTERS)] if img_type in ("FLAT", "OBJECT") else ("empty", "")
-    )
+    filt, band = FILTERS[index % len(FILTERS)] if img_type in ("FLAT", "OBJECT") else ("empty", "")
     science = img_type == "OBJECT"
     ra, dec = (float(rng.uniform(0, 360)), float(rng.uniform(-80, 10))) if science else (None, None)
     header = fits.Header()
@@ -157,25 +197,3 @@ def _exposure_header(
     header["HIERARCH STUTTER ROWS"] = 0
     header["HIERARCH STUTTER DELAY"] = 0.0
     return header
-
-
-def _write_raw(
-    path: Path,
-    exposure: fits.Header,
-    raft: str,
-    sensor: str,
-    number: int,
-    img_type: str,
-    size: int,
-    rng: np.random.Generator,
-) -> None:
-    primary = fits.PrimaryHDU(header=exposure.copy())
-    primary.header["RAFTBAY"] = raft
-    primary.header["CCDSLOT"] = sensor
-    primary.header["DETSIZE"] = f"[1:{size},1:{size}]"
-    primary.header["LSST_NUM"] = f"ITL-3800C-{100 + number:03d}"
-    primary.header["FILENAME"] = path.name
-    level = {"BIAS": 20_000, "DARK": 20_010, "FLAT": 40_000, "OBJECT": 21_000}[img_type]
-    pixels = rng.normal(level, 8.0, size=(size, size)).astype(np.int32)
-    image = fits.ImageHDU(pixels, name="Segment10")
-    fits.HDUList([primary, image]).writeto(path, overwrite=True, checksum=False)

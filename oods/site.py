@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
 import duckdb
 
 from catalog import CatalogStore, Corrections, Snapshot, load_corrections
 
 from . import _s3
-from .config import SiteConfig, load_config
-from .errors import ConfigError
+from .config import SERVER_STATE, SiteConfig, load_config
+from .errors import ConfigError, SiteNotFound, SiteUnavailable, StorageError
 
 
 class Site:
     """An open site. Any process given the same config sees the same files and catalog.
 
     Example:
-        >>> site = Site.open()                      # the embedded default
+        >>> site = Site.open(create=False)          # the embedded default, read-only use
         >>> site.sql("SELECT count(*) FROM datasets").fetchall()
     """
 
@@ -29,21 +31,40 @@ class Site:
         self._snapshot: Snapshot | None = None
         self._corrections: Corrections | None = None
 
+    def __repr__(self) -> str:
+        return f"Site(bucket={self.bucket!r}, endpoint={self.config.endpoint!r})"
+
     @classmethod
     def open(cls, config: SiteConfig | None = None, create: bool = True) -> Site:
         """Open a site (from ``load_config()`` when no config is given).
+
+        ``create=False`` opens for reading only: the site must exist, so a mistyped
+        bucket name is an error rather than a new, empty site answering 0 rows. Every
+        reading command (``oods query``, ``ls``, ``url`` …) opens so. The default stays
+        ``create=True`` because scripts and notebooks that ingest rely on it; a notebook
+        that only reads should pass ``create=False``.
 
         Args:
             create: create the bucket and the catalog tables if they are missing.
 
         Raises:
             ConfigError: no usable configuration.
-            StorageError: the endpoint cannot be reached or refuses us.
+            SiteNotFound: the bucket does not exist and ``create`` is False.
+            SiteUnavailable: the endpoint does not answer (the server is stopped?).
+            StorageError: the endpoint refuses us (e.g. wrong credentials).
         """
         site = cls(config or load_config())
+        exists = site._bucket_exists()
         if create:
-            _s3.ensure_bucket(site.s3, site.bucket)
+            if not exists:
+                _s3.ensure_bucket(site.s3, site.bucket)
             site.store.create()
+        elif not exists:
+            raise SiteNotFound(
+                f"site {site.bucket!r} at {site.config.endpoint} does not exist (nothing "
+                f"ingested yet? `oods ingest` creates it; or check the bucket named by "
+                f"{site.config.source} and $OODS_BUCKET)"
+            )
         return site
 
     @property
@@ -62,12 +83,18 @@ class Site:
                 raise ConfigError(f"{self.config.source}: {exc}") from None
         return self._corrections
 
-    def snapshot(self, as_of: dt.datetime | int | None = None) -> Snapshot:
-        """A new SQL snapshot of the catalog: the latest, or as of a time or version."""
-        return Snapshot(self.store, as_of)
+    def snapshot(
+        self, as_of: dt.datetime | int | None = None, allow_local_files: bool = False
+    ) -> Snapshot:
+        """A new, read-only SQL snapshot of the catalog: the latest, or as of a time or
+        version. ``allow_local_files`` lets its queries read local files."""
+        return Snapshot(self.store, as_of, allow_local_files=allow_local_files)
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
-        """Run SQL on this site's latest catalog, loaded once and kept until ``refresh()``."""
+        """Run SQL on this site's latest catalog, loaded once and kept until ``refresh()``.
+
+        Read-only: SQL that would change the loaded tables raises ReadOnlyQueryError.
+        """
         if self._snapshot is None:
             self._snapshot = self.snapshot()
         return self._snapshot.sql(query, params)
@@ -84,3 +111,24 @@ class Site:
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
             )
         )
+
+    def _bucket_exists(self) -> bool:
+        """Whether the site's bucket exists; SiteUnavailable if nobody answers."""
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+            return True
+        except botocore.exceptions.ClientError as exc:
+            if _s3.error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                return False
+            raise StorageError(self.bucket, _s3.describe(exc)) from exc
+        except (botocore.exceptions.BotoCoreError, OSError) as exc:
+            embedded = Path(self.config.source).name == SERVER_STATE
+            how = (
+                "start it with `oods up`"
+                if embedded
+                else "is its S3 server running? (check the endpoint)"
+            )
+            raise SiteUnavailable(
+                f"site {self.bucket!r} is configured ({self.config.source}) but "
+                f"{self.config.endpoint} is not answering: {how}"
+            ) from exc

@@ -4,6 +4,10 @@
 differences, each mirroring the obs_lsst translator of the same camera so that records
 and dataset ids agree with a Butler repository. ``focalplane`` numbers the detectors;
 ``corrections`` applies per-observation header corrections before translation.
+
+They match obs_lsst commit `OBS_LSST_COMMIT`; the header fixes that obs_lsst keeps
+adding for given nights and sequence ranges are data, in ``night_fixes.toml``
+(read by ``night_fixes``), so following a newer obs_lsst is mostly an edit there.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import Translator
+from .base import OBS_LSST_COMMIT, Translator
 from .comcam import LSSTComCamTranslator
 from .corrections import Corrections, load_corrections
 from .latiss import LATISSTranslator
@@ -32,6 +36,7 @@ def find_translator(header: Mapping[str, Any]) -> type[Translator] | None:
 
 
 __all__ = [
+    "OBS_LSST_COMMIT",
     "TRANSLATORS",
     "Corrections",
     "LATISSTranslator",

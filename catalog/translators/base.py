@@ -12,6 +12,10 @@ from astropy.time import Time
 from ..errors import HeaderError, MissingHeaderKeyError
 from ..records import Translation
 
+#: The obs_lsst commit (github.com/lsst/obs_lsst) whose translators, header fixes
+#: included, these translators match. Update it with the rules, never alone.
+OBS_LSST_COMMIT = "0e84d755dc0d139dbec58cda9296d67420a90c23"
+
 
 class Translator:
     """Turns one instrument's raw header into records.

@@ -1,6 +1,7 @@
 """LSSTComCam, the commissioning camera: one LSSTCam raft, R22 (obs_lsst ``comCam.py``).
 
 It translates as LSSTCam does except for its own layout, dates and header fixes.
+Matches obs_lsst's ``comCam.py`` at commit `base.OBS_LSST_COMMIT` (0e84d755).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class LSSTComCamTranslator(LSSTCamTranslator):
         rotpa = header.get("ROTPA")
         if not isinstance(rotpa, Real):
             self._set("ROTPA", 0.0, changed)
+        self.apply_night_fixes(changed)  # none in obs_lsst today; a data change if any
         return changed
 
     def detector(self) -> DetectorRecord:

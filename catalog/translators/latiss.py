@@ -1,8 +1,10 @@
 """LATISS, the spectrograph on the Rubin Auxiliary Telescope (obs_lsst ``latiss.py``).
 
 One sensor, which the Butler calls ``RXX_S00`` (detector 0) whatever RAFTBAY says; a
-physical filter is always ``filter~grating``; and early headers (2019-2020) need many
-fixes, applied here as obs_lsst applies them.
+physical filter is always ``filter~grating``; and early headers (2019-2022) need many
+fixes, applied here as obs_lsst applies them. Matches obs_lsst's ``latiss.py`` at
+commit `base.OBS_LSST_COMMIT` (0e84d755). Its fixes depend on the observation's start
+time and do arithmetic on cards, so they are code; the dates are the constants below.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from astropy.time import Time
 from ..errors import MissingHeaderKeyError
 from ..records import DetectorRecord
 from .focalplane import LATISS_DETECTORS, LATISS_SERIAL
-from .lsst import FILTER_DELIMITER, LsstTranslator, is_empty_filter, parse_day_obs
+from .lsst import FILTER_DELIMITER, LsstTranslator, parse_day_obs
 
 
 def _utc(iso: str) -> Time:
@@ -30,7 +32,16 @@ _IMGTYPE_OKAY_DATE = _utc("2019-11-07T00:00")  # before: IMGTYPE was in GROUPID
 _OBJECT_IS_ENGTEST = _utc("2020-01-27T20:00")  # before: OBJECT meant ENGTEST
 _RADEC_IS_RADIANS = _utc("2020-01-28T22:00")  # before: RA/DEC in radians
 _RASTART_IS_BAD = _utc("2020-05-01T00:00")  # before: RASTART etc. in mount coordinates
+_RASTART_IS_HOURS = _utc("2021-02-11T18:45")  # before (from _RASTART_IS_BAD): in hours
+_RASTART_IS_OKAY = _utc("2021-02-12T00:00")  # before (from _RASTART_IS_BAD): 37 s late
 _DATE_END_IS_BAD = _utc("2020-02-01T00:00")  # before: DATE-END untrustworthy
+#: Between these ROTPA was reported with the opposite (180 degrees) convention.
+_ROTPA_FLIPPED = (_utc("2020-11-19T00:00"), _utc("2021-10-29T00:00"))
+_OBJECT_HAS_SPEC_PREFIX = _utc("2022-07-10T00:00")  # before: "spec:" on dispersed targets
+#: RASTART/RAEND were computed with TAI taken for UTC: 37 s of RA (in degrees) behind.
+_TAI_UTC_RA_OFFSET = 37.0 / 3600.0 * 15.0
+#: Calibration products strip INSTRUME; obs_lsst recognises LATISS by its one detector.
+_DETECTOR_NAME = "RXX_S00"
 
 
 class LATISSTranslator(LsstTranslator):
@@ -43,7 +54,13 @@ class LATISSTranslator(LsstTranslator):
 
     @classmethod
     def can_translate(cls, header: Mapping[str, Any]) -> bool:
-        return header.get("INSTRUME") in ("LATISS", "LSST_ATISS")
+        instrume = header.get("INSTRUME")
+        if instrume is None:
+            # obs_lsst also claims a header naming another instrument if its DETNAME
+            # is LATISS's; OODS keeps instrument recognition strict and only guesses
+            # when INSTRUME is missing.
+            return header.get("DETNAME") == _DETECTOR_NAME
+        return instrume in ("LATISS", "LSST_ATISS")
 
     def fix_header(self) -> list[str]:
         """obs_lsst's LATISS fixes, mostly for 2019-2020 data."""
@@ -85,12 +102,40 @@ class LATISSTranslator(LsstTranslator):
             self._set("SHUTTIME", None, changed)
         if "OBJECT" not in header and header.get("IMGTYPE") == "OBJECT":
             self._set("OBJECT", "NOTSET", changed)
+        target = header.get("OBJECT")
+        if date < _OBJECT_HAS_SPEC_PREFIX and isinstance(target, str) and "spec:" in target:
+            self._set("OBJECT", target.replace("spec:", ""), changed)
         if header.get("RADESYS") == "":
             self._set("RADESYS", "ICRS", changed)
+        if header.get("TRACKSYS") == "":
+            self._set("TRACKSYS", None, changed)
+        elif header.get("TRACKSYS") == "SIDEREAL":
+            self._set("TRACKSYS", "RADEC", changed)
+        self._fix_derived_ra(date, changed)
+        rotpa = header.get("ROTPA")
+        if _ROTPA_FLIPPED[0] < date < _ROTPA_FLIPPED[1] and _is_number(rotpa):
+            self._set("ROTPA", rotpa - 180.0, changed)
+        self.apply_night_fixes(changed)
+        return changed
+
+    def _fix_derived_ra(self, date: Time, changed: list[str]) -> None:
+        """RASTART and friends: wrong until May 2020, then in hours and 37 s late."""
+        header = self.header
         if date < _RASTART_IS_BAD:
+            # Computed for the wrong site; the translation falls back to RA/DEC.
             for key in ("RASTART", "DECSTART", "RAEND", "DECEND"):
                 self._set(key, None, changed)
-        return changed
+            return
+        for key in ("RASTART", "RAEND"):
+            value = header.get(key)
+            if not _is_number(value) or not value:  # obs_lsst skips 0 and blanks
+                continue
+            if date < _RASTART_IS_HOURS:
+                value *= 15.0
+            if date < _RASTART_IS_OKAY:
+                value += _TAI_UTC_RA_OFFSET
+            if value != header[key]:
+                self._set(key, value, changed)
 
     def _fix_early_imgtype(self, changed: list[str]) -> None:
         """Until November 2019 the image type was written in GROUPID."""
@@ -156,7 +201,8 @@ class LATISSTranslator(LsstTranslator):
         """``filter~grating``, with empty slots called "empty"."""
         if self.defined("GRATING"):
             grating = str(self.header["GRATING"])
-            if not grating or is_empty_filter(grating):
+            # Any "empty…" grating is empty (the filter wheel's test is stricter).
+            if not grating or grating.lower().startswith("empty"):
                 grating = "empty"
         else:
             grating = "unknown"
@@ -175,3 +221,7 @@ class LATISSTranslator(LsstTranslator):
             layout.purpose,
             serial=str(self.header[key]),
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

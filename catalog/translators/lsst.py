@@ -6,14 +6,19 @@ gets the same exposure id, day_obs, filter, reason… here as in a Butler reposi
 Where obs_lsst would log a warning and carry on, so does this code (silently); where it
 would raise, this raises a `HeaderError` naming the card.
 
-Instrument-wide header fixes (obs_lsst's ``fix_header``) run first, on a copy; the
-per-observation YAML corrections are `corrections.Corrections`, applied by the caller
-before translation, as ``astro_metadata_translator.fix_header`` does.
+Instrument-wide header fixes (obs_lsst's ``fix_header``) run first, on a copy: the
+coded ones in each camera's module, then the night- and sequence-ranged ones kept as
+data in ``night_fixes.toml``. The per-observation YAML corrections are
+`corrections.Corrections`, applied by the caller before translation, as
+``astro_metadata_translator.fix_header`` does.
+
+Matches obs_lsst's ``translators/lsst.py`` at commit `base.OBS_LSST_COMMIT`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 import re
@@ -27,6 +32,7 @@ from astropy.time import Time
 from ..errors import HeaderError, MissingHeaderKeyError
 from ..records import DetectorRecord, ExposureRecord, Translation
 from .base import Translator, to_utc_datetime
+from .night_fixes import night_fixes
 
 SIMONYI_TELESCOPE = "Simonyi Survey Telescope"
 
@@ -170,7 +176,27 @@ class LsstTranslator(Translator):
 
     def fix_header(self) -> list[str]:
         """Apply the instrument's known header fixes in place; return the keys changed."""
-        return []
+        changed: list[str] = []
+        self.apply_night_fixes(changed)
+        return changed
+
+    def apply_night_fixes(self, changed: list[str]) -> None:
+        """The data-driven fixes of ``night_fixes.toml`` for this instrument, in order.
+
+        A card already holding the corrected value is not reported as changed.
+        """
+        fixes = night_fixes().for_instrument(self.instrument)
+        if not fixes:
+            return
+        day_obs = self.day_obs_int()
+        seq_num = self.header.get("SEQNUM")
+        if isinstance(seq_num, bool) or not isinstance(seq_num, int):
+            seq_num = int(seq_num) if isinstance(seq_num, str) and seq_num.isdecimal() else None
+        for fix in fixes:
+            if fix.applies(self.header, day_obs, seq_num):
+                for card, value in fix.cards.items():
+                    if card not in self.header or self.header[card] != value:
+                        self._set(card, value, changed)
 
     def _set(self, key: str, value: Any, changed: list[str]) -> None:
         """Change one card during ``fix_header``, remembering which."""
@@ -230,7 +256,12 @@ class LsstTranslator(Translator):
 
     def exposure_group(self) -> str:
         if self.defined("GROUPID"):
-            return str(self.header["GROUPID"])
+            group = self.header["GROUPID"]
+            if isinstance(group, dt.datetime):
+                # An unquoted date in a YAML correction file parses as a datetime;
+                # obs_lsst (0dcc781a) writes it back as the camera would have.
+                return group.isoformat(timespec="milliseconds")
+            return str(group)
         return str(self.exposure_id())
 
     def group_counter_start(self) -> int:
@@ -374,8 +405,12 @@ class LsstTranslator(Translator):
         if self.defined("SHUTTIME") and self.number("SHUTTIME") == 0.0:
             return False
         if self.defined("VIGN_MIN"):
-            return str(self.header["VIGN_MIN"]) != "FULLY"
-        if not self.obstype_decides_can_see_sky:
+            vignetted = self.header["VIGN_MIN"]
+            if vignetted == "UNKNOWN":
+                return None
+            return vignetted != "FULLY"
+        # PhoSim (controller H) data has no dome: its type always decides.
+        if not (self.obstype_decides_can_see_sky or self.controller() == "H"):
             return None
         obstype = self.observation_type()
         if obstype in _SKY_TYPES_DEFAULT:

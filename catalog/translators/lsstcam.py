@@ -1,4 +1,9 @@
-"""LSSTCam, the main camera of the Simonyi Survey Telescope (obs_lsst ``lsstCam.py``)."""
+"""LSSTCam, the main camera of the Simonyi Survey Telescope (obs_lsst ``lsstCam.py``).
+
+Matches obs_lsst commit `base.OBS_LSST_COMMIT` (0e84d755): the header fixes that are
+arithmetic stay here; those that set cards for given nights and sequence ranges
+(filters, VIGN_MIN of closed-dome nights, programs) are data, in ``night_fixes.toml``.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +17,11 @@ from ..records import DetectorRecord
 from .focalplane import LSSTCAM_BY_NAME
 from .lsst import LsstTranslator
 
-#: Nights whose pinhole filter was written "ph_05" instead of the "ph_5" the Butler
-#: knows.
-_PH05_NIGHTS = frozenset({20231107, 20231108, 20241015, 20241016})
-
-#: Nights and seq_num ranges when a closed dome was not recorded in VIGN_MIN
-#: (DM-51847, DM-52249).
-_DOME_CLOSED: Mapping[int, tuple[tuple[int, int], ...]] = {
-    20250518: ((0, 99_999),),
-    20250703: ((743, 745),),
-    20250704: ((832, 834),),
-    20250705: ((1, 736),),
-    20250707: ((784, 823), (744, 783), (864, 903), (904, 943)),
-    20250714: ((258, 781),),
-    20250715: ((205, 1218),),
-    20250819: ((4, 1052),),
-}
+#: ROTPA held the ComCam value, 90 degrees off, after LSSTCam went on sky (exclusive
+#: DAYOBS bounds); fixed from 20250422, whose first 250 exposures were 180 degrees off.
+_ROTPA_COMCAM_NIGHTS = (20250301, 20250422)
+_ROTPA_FLIPPED_NIGHT = 20250422
+_ROTPA_FLIPPED_BEFORE_SEQNUM = 251
 
 
 class LSSTCamTranslator(LsstTranslator):
@@ -50,24 +44,22 @@ class LSSTCamTranslator(LsstTranslator):
         if "FILTER" not in header and header.get("FILTER2") is not None:
             self._set("FILTER2", None, changed)
         day_obs = self.day_obs_int()
-        if day_obs in _PH05_NIGHTS and header.get("FILTER") == "ph_05":
-            self._set("FILTER", "ph_5", changed)
         rotpa = header.get("ROTPA")
         numeric = isinstance(rotpa, int | float) and not isinstance(rotpa, bool)
-        # For the first weeks on sky ROTPA held the ComCam value, 90 degrees off;
-        # fixed on 20250422, when it was 180 degrees off until seq_num 251.
         # (A ROTPA of exactly 0.0 is left alone, as obs_lsst leaves it.)
-        if day_obs is not None and 20250301 < day_obs < 20250422 and numeric and rotpa:
+        first, last = _ROTPA_COMCAM_NIGHTS
+        if day_obs is not None and first < day_obs < last and numeric and rotpa:
             self._set("ROTPA", rotpa - 90.0, changed)
         seq_num = header.get("SEQNUM")
-        half_night = day_obs == 20250422 and isinstance(seq_num, int) and seq_num < 251
+        half_night = (
+            day_obs == _ROTPA_FLIPPED_NIGHT
+            and isinstance(seq_num, int)
+            and seq_num < _ROTPA_FLIPPED_BEFORE_SEQNUM
+        )
         if half_night and numeric and rotpa:
             wrapped = Angle(rotpa - 180.0, unit="deg").wrap_at("180d").degree
             self._set("ROTPA", float(wrapped), changed)
-        ranges = _DOME_CLOSED.get(day_obs or 0, ())
-        dome_closed = isinstance(seq_num, int) and any(lo <= seq_num <= hi for lo, hi in ranges)
-        if dome_closed and header.get("VIGN_MIN") != "FULLY":
-            self._set("VIGN_MIN", "FULLY", changed)
+        self.apply_night_fixes(changed)
         return changed
 
     def is_on_mountain(self) -> bool:

@@ -159,7 +159,7 @@ def object_keys(files: Sequence[Path]) -> list[str]:
     keys = []
     for path in files:
         translation = translate_header(read_header(path.read_bytes(), str(path)), str(path))
-        keys.append(raw_key(translation, "raw", path.name))
+        keys.append(raw_key(translation, "raw"))
     return keys
 
 

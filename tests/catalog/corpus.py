@@ -9,7 +9,6 @@ and would make astropy build a different file.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,9 @@ from typing import Any
 import yaml
 from astropy.io import fits
 
-#: ../shared/corpus beside the repository (as on developer machines and in CI).
-CORPUS = (
-    Path(os.environ.get("OODS_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus"))
-    / "real-headers"
-)
+#: Shipped with the tests (public obs_lsst test data; see tests/data/README.md), so a
+#: fresh clone runs them with nothing beside it.
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "real-headers"
 EXPECTED_FILE = CORPUS / "expected.json"
 
 #: Structural or checksum cards, and the JSON dump's own marker, never copied.

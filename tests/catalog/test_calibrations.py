@@ -7,7 +7,10 @@ test here is validity, collections and lookup, not upload.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -220,3 +223,50 @@ def test_bulk_lookup_of_a_night_follows_validity_boundaries(store: CatalogStore)
             expected = (first if index < 2 else second)[detector]
             assert chosen[(e.exposure, detector)] == expected
     assert find_calibrations(Snapshot(store), CALIB, "bias", day_obs=DAY_OBS + 1).fetchall() == []
+
+
+def certify_after_barrier(
+    store: CatalogStore, collection: str, dataset_id: str, hours: float, barrier: Any
+) -> tuple[str, str | None]:
+    """In a child: certify [hours, open) once the other certifier is ready too.
+
+    Returns ("certified", None) or ("refused", the dataset id the error names).
+    """
+    barrier.wait(timeout=120)
+    try:
+        certify(store, collection, [dataset_id], _t(hours), None)
+    except ValidityOverlapError as exc:
+        return "refused", exc.existing
+    return "certified", None
+
+
+def test_concurrent_overlapping_certifications_one_wins(store: CatalogStore) -> None:
+    # Issue 14 item 5: two certifiers at the same instant both succeeded.
+    first, second = calibration_ids(store, "bias", "LSSTCam/calib/run1", [0, 1])
+    (rival,) = calibration_ids(store, "bias", "LSSTCam/calib/run2", [0])
+    raw = _one_raw(store, hours=30)
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Manager() as manager, ProcessPoolExecutor(2, mp_context=spawn) as pool:
+        for round_ in range(3):
+            collection = f"u/race/round{round_}"
+            barrier = manager.Barrier(2)
+            futures = [
+                pool.submit(certify_after_barrier, store, collection, ours, hours, barrier)
+                for ours, hours in ((first, 0), (rival, 1))
+            ]
+            results = [f.result(timeout=300) for f in futures]
+            outcomes = dict(zip((first, rival), results, strict=True))
+            winners = [ours for ours, (status, _) in outcomes.items() if status == "certified"]
+            assert len(winners) == 1, outcomes
+            (loser,) = {first, rival} - set(winners)
+            assert outcomes[loser] == ("refused", winners[0])
+            found = find_calibration(Snapshot(store), [collection], ["bias"], raw=raw)["bias"]
+            assert found.dataset_id == winners[0]
+            current = Snapshot(store).sql(
+                "SELECT count(*) FROM calibrations "
+                "WHERE collection = $c AND detector = 0 AND state = 'certified'",
+                {"c": collection},
+            )
+            assert current.fetchall() == [(1,)]
+    # Another data id is not held up by the table moving: a retry re-checks and commits.
+    assert len(certify(store, "u/race/round0", [second], _t(0), None).certified) == 1

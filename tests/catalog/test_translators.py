@@ -283,7 +283,8 @@ _values = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", " ", "2025-04-15", "20250415", "1970-01-01T00:00:00", "RADEC",
                      "LOCAL", "FULLY", "empty_1", "ph_05", "OBJECT", "BIAS", "fk5", "gappt",
-                     "H", "C", "S", "R01", "S01", "SW0", "NaN", "1e400"]),
+                     "H", "C", "S", "R01", "S01", "SW0", "NaN", "1e400", "UNKNOWN",
+                     "SIDEREAL", "spec:HD 1", "BLOCK-417", "RXX_S00", "20250609", "20250707"]),
 )  # fmt: skip
 _keys = st.sampled_from(
     ["INSTRUME", "TELESCOP", "OBSID", "DAYOBS", "SEQNUM", "CONTRLLR", "IMGTYPE", "OBSTYPE",
@@ -292,7 +293,8 @@ _keys = st.sampled_from(
      "LSST_NUM", "ROTPA", "ROTCOORD", "TRACKSYS", "RADESYS", "RASTART", "DECSTART", "RA",
      "DEC", "ELSTART", "AZSTART", "AMSTART", "VIGN_MIN", "REASON", "TESTTYPE", "PROGRAM",
      "OBJECT", "GROUPID", "CURINDEX", "MAXINDEX", "FOCUSZ", "AIRTEMP", "PRESSURE",
-     "HUMIDITY", "SIMULATE X", "IMGNAME", "GROUPID", "TSTAND", "CCDSLOT"]
+     "HUMIDITY", "SIMULATE X", "IMGNAME", "GROUPID", "TSTAND", "CCDSLOT", "DETNAME",
+     "RAEND", "FILTBAND"]
 )  # fmt: skip
 
 
@@ -318,6 +320,8 @@ def _check(header: dict[str, Any]) -> None:
 @example(LSSTCAM_SCIENCE, {"DEC": 1e300, "DECSTART": None}, set())
 @example(LATISS, {"DATE-OBS": "1970-01-01T00:00:00"}, set())
 @example(COMCAM, {"ROTPA": "n/a", "FILTER": "r"}, set())
+@example(LSSTCAM_SCIENCE, {"DAYOBS": "20250609", "SEQNUM": "²"}, set())
+@example(LATISS, {"DATE-BEG": "2020-06-01T00:00:00", "RASTART": float("inf")}, {"MJD-BEG"})
 def test_garbled_real_headers_give_a_translation_or_a_header_error(
     name: str, changes: dict[str, Any], removed: set[str]
 ) -> None:

@@ -114,7 +114,7 @@ def test_calibration_walk_through(config: Path, tmp_path: Path) -> None:
         f"extra={bias_raws[2]}",
     )
     candidate = put.stdout.strip()
-    assert "ingested as LSSTCam/calib/bias/u/alice/bias/001/candidate.fits" in put.stderr
+    assert "ingested as LSSTCam/calib/bias/u/alice/bias/001/bias_LSSTCam_001.fits" in put.stderr
     closure = rows(ok(config, "provenance", candidate, "--format", "csv"))
     assert sorted(r["dataset_id"] for r in closure) == sorted(bias_raws[:3])
     assert {r["depth"] for r in closure} == {"1"}

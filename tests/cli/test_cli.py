@@ -396,8 +396,12 @@ def test_up_and_down_embedded(tmp_path: Path) -> None:
         assert down.exit_code == 0, down.output
         assert f"stopped MinIO at {endpoint}" in down.stdout
         assert not _answers(health)
-        assert not state_file.exists()
+        # The record stays (pid cleared): later commands say "not answering, oods up".
+        assert json.loads(state_file.read_text())["pid"] is None
         assert "no embedded server running" in run(None, "down", env=env).stdout
+        identity = home / "data.server.json"
+        assert stat.S_IMODE(os.stat(identity).st_mode) == 0o600
+        assert json.loads(identity.read_text())["port"] == state["port"]
     finally:
         if state_file.exists():
             MinioServer.from_json(state_file.read_text()).stop()

@@ -47,7 +47,9 @@ def test_masters_with_an_explicit_data_id(site: Site, tmp_path: Path) -> None:
         (result,) = report.ingested
         expected = dataset_id("bias", RUN, {"instrument": "LSSTCam", "detector": detector})
         assert result.dataset_id == str(expected)
-        assert result.key == f"LSSTCam/calib/bias/{RUN}/{detector:03d}/bias.fits"
+        assert result.key == (
+            f"LSSTCam/calib/bias/{RUN}/{detector:03d}/bias_LSSTCam_{detector:03d}.fits"
+        )
         assert _body(site, result.key) == path.read_bytes()
     rows = site.sql(
         "SELECT dataset_type, run, instrument, detector, physical_filter, exposure, data_id "
@@ -70,7 +72,8 @@ def test_masters_with_an_explicit_data_id(site: Site, tmp_path: Path) -> None:
     assert failed.failure == "ingest" and "already exists with different bytes" in str(
         failed.reason
     )
-    assert _body(site, f"LSSTCam/calib/bias/{RUN}/000/bias.fits") == files[0].read_bytes()
+    stored = f"LSSTCam/calib/bias/{RUN}/000/bias_LSSTCam_000.fits"
+    assert _body(site, stored) == files[0].read_bytes()
 
 
 def test_data_id_from_the_header_or_a_clear_failure(site: Site, tmp_path: Path) -> None:
@@ -86,16 +89,16 @@ def test_data_id_from_the_header_or_a_clear_failure(site: Site, tmp_path: Path) 
     (ok,) = report.ingested
     data_id = {"instrument": "LSSTCam", "detector": 0, "physical_filter": band}
     assert ok.dataset_id == str(dataset_id("flat", RUN, data_id))
-    assert ok.key == f"LSSTCam/calib/flat/{RUN}/000/{band}/flat.fits"
+    assert ok.key == f"LSSTCam/calib/flat/{RUN}/000/{band}/flat_LSSTCam_000_{band}.fits"
     (failed,) = report.failed
     assert failed.path == str(bare) and failed.failure == "metadata"
     assert "give --instrument, --detector, --physical-filter" in str(failed.reason)
     # Explicit values win over the header's.
     report = ingest_calibrations(site, [master], "flat", RUN, detector=7, physical_filter="g_6")
-    assert report.ingested[0].key == f"LSSTCam/calib/flat/{RUN}/007/g_6/flat.fits"
+    assert report.ingested[0].key == f"LSSTCam/calib/flat/{RUN}/007/g_6/flat_LSSTCam_007_g_6.fits"
     # A bias is not filter-dependent: no filter in its data id unless given.
     report = ingest_calibrations(site, [master], "bias", RUN)
-    assert report.ingested[0].key == f"LSSTCam/calib/bias/{RUN}/000/flat.fits"
+    assert report.ingested[0].key == f"LSSTCam/calib/bias/{RUN}/000/bias_LSSTCam_000.fits"
     not_fits = tmp_path / "notes.fits"
     not_fits.write_text("not FITS")
     (failed,) = ingest_calibrations(site, [not_fits], "bias", RUN, detector=1).failed
@@ -237,3 +240,84 @@ def test_a_corrected_raw_filter_changes_which_flat_it_gets(site: Site, tmp_path:
     chosen = find_calibrations(site.snapshot(), "LSSTCam/calib", "flat", exposure=exposure)
     picked = {row["detector"]: row["calibration_id"] for row in chosen.to_arrow_table().to_pylist()}
     assert picked == {0: flats[wrong, 0], 1: flats[right, 1]}
+
+
+def write_processed(path: Path, seed: int, **cards: object) -> Path:
+    """A master as the calibration pipeline writes one: no exposure cards, no EXPTIME."""
+    return write_master(path, seed, **cards)
+
+
+def test_a_processed_master_gives_its_data_id_from_its_own_cards(
+    site: Site, tmp_path: Path
+) -> None:
+    """Issue 8.6: such a master used to fail 'missing header EXPTIME (needed by the
+    LSSTCam translator)', as the raw translator was asked for its data id."""
+    cards = {"INSTRUME": "lsstCam", "DETECTOR": 94, "DETNAME": "R22_S11", "FILTER": "r_57"}
+    flat = write_processed(tmp_path / "flat.fits", seed=1, OBSTYPE="flat", **cards)
+    dark = write_processed(tmp_path / "dark.fits", seed=2, OBSTYPE="DARK", **cards)
+    report = ingest_calibrations(site, [flat], "flat", RUN)
+    assert not report.failed, report.failed[0].reason
+    wanted = {"instrument": "LSSTCam", "detector": 94, "physical_filter": "r_57"}
+    assert report.ingested[0].dataset_id == str(dataset_id("flat", RUN, wanted))
+    # A dark is not filter-dependent: its FILTER card stays out of the data id.
+    (done,) = ingest_calibrations(site, [dark], "dark", RUN).ingested
+    assert done.dataset_id == str(
+        dataset_id("dark", RUN, {"instrument": "LSSTCam", "detector": 94})
+    )
+    # Explicit options still win over the cards.
+    (moved,) = ingest_calibrations(site, [flat], "flat", "u/x/flats", detector=3).ingested
+    wanted = {"instrument": "LSSTCam", "detector": 3, "physical_filter": "r_57"}
+    assert moved.dataset_id == str(dataset_id("flat", "u/x/flats", wanted))
+
+
+def test_detname_alone_names_the_detector(site: Site, tmp_path: Path) -> None:
+    path = write_processed(
+        tmp_path / "bias.fits", seed=3, INSTRUME="LSSTCam", DETNAME="R01_S11", OBSTYPE="bias"
+    )
+    (done,) = ingest_calibrations(site, [path], "bias", RUN).ingested
+    assert done.dataset_id == str(dataset_id("bias", RUN, {"instrument": "LSSTCam", "detector": 4}))
+
+
+def test_butler_data_id_cards_come_first(site: Site, tmp_path: Path) -> None:
+    path = write_processed(
+        tmp_path / "flat.fits",
+        seed=4,
+        INSTRUME="LSSTCam",
+        DETECTOR=5,
+        FILTER="r",
+        OBSTYPE="flat",
+        **{
+            "HIERARCH LSST BUTLER DATAID DETECTOR": 5,
+            "HIERARCH LSST BUTLER DATAID PHYSICAL_FILTER": "r_57",
+        },
+    )
+    (done,) = ingest_calibrations(site, [path], "flat", RUN).ingested
+    wanted = {"instrument": "LSSTCam", "detector": 5, "physical_filter": "r_57"}
+    assert done.dataset_id == str(dataset_id("flat", RUN, wanted))
+
+
+@pytest.mark.parametrize(
+    ("cards", "dataset_type", "reason"),
+    [
+        ({"OBSTYPE": "dark"}, "bias", "its OBSTYPE says 'dark', not 'bias'"),
+        ({"INSTRUME": "HSC"}, "bias", "(unknown instrument 'HSC'); give --instrument"),
+        ({"DETECTOR": "R22"}, "bias", "DETECTOR 'R22' is not a detector number"),
+        ({"DETNAME": "R22_S10"}, "bias", "DETECTOR 94 and DETNAME 'R22_S10' (detector 93)"),
+        ({"FILTER": None}, "flat", "the header gives no FILTER; give --physical-filter"),
+        ({"INSTRUME": None}, "bias", "the header gives no INSTRUME; give --instrument"),
+    ],
+)
+def test_unusable_master_cards_are_one_clear_line_and_the_batch_goes_on(
+    site: Site, tmp_path: Path, cards: dict[str, object], dataset_type: str, reason: str
+) -> None:
+    good = {"INSTRUME": "LSSTCam", "DETECTOR": 94, "DETNAME": "R22_S11", "FILTER": "r_57"}
+    header = {**good, "OBSTYPE": dataset_type, **cards}
+    bad = write_processed(
+        tmp_path / "bad.fits", seed=5, **{k: v for k, v in header.items() if v is not None}
+    )
+    fine = write_processed(tmp_path / "ok" / "fine.fits", seed=6, OBSTYPE=dataset_type, **good)
+    report = ingest_calibrations(site, [bad, fine], dataset_type, RUN)
+    (failed,) = report.failed
+    assert failed.path == str(bad) and failed.failure == "metadata"
+    assert reason in str(failed.reason) and "\n" not in str(failed.reason)
+    assert [r.path for r in report.ingested] == [str(fine)]

@@ -68,6 +68,8 @@ def test_load_full_toml(tmp_path: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_REGION": "eu-west-1",
         "AWS_ALLOW_HTTP": "true",
+        "connect_timeout": "5s",  # every network call of the catalog is bounded
+        "timeout": "120s",
     }
 
 
@@ -287,3 +289,87 @@ def test_config_is_frozen(tmp_path: Path) -> None:
 def test_invalid_bucket_names_are_config_errors(bucket: str) -> None:
     with pytest.raises(ConfigError, match="not a valid S3 bucket name"):
         SiteConfig(endpoint="http://127.0.0.1:9000", access_key="a", secret_key="b", bucket=bucket)
+
+
+def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "oods.toml"
+    path.write_bytes(b'[site]\nendpoint = "http://127.0.0.1:9000"\nbucket = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8") as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "match"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("http://", "names no host"),
+        ("http://:9000", "names no host"),
+        ("http://127.0.0.1:99999", "not a valid URL"),
+        ("http://127.0.0.1:port", "not a valid URL"),
+    ],
+)
+def test_endpoint_needs_a_host_and_a_valid_port(endpoint: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        SiteConfig(endpoint=endpoint, access_key="a", secret_key=SECRET)
+
+
+def test_valid_endpoints() -> None:
+    for endpoint in ("http://127.0.0.1:9000", "https://s3.example.org", "http://[::1]:9000"):
+        assert SiteConfig(endpoint=endpoint, access_key="a", secret_key=SECRET).endpoint
+
+
+@pytest.mark.parametrize(
+    "run", ["{instrument}/{0}", "{instrument}/../x", "{instrument}/a b", "{instrument}/{other}"]
+)
+def test_run_setting_is_validated(tmp_path: Path, run: str) -> None:
+    text = FULL.replace("{instrument}/raw/summit", run)
+    assert run in text
+    with pytest.raises(ConfigError, match="invalid run"):
+        load_config(write(tmp_path, text))
+
+
+def test_embedded_state_found_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OODS_HOME")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    home = tmp_path / "state" / "oods"
+    home.mkdir(parents=True)
+    (home / SERVER_STATE).write_text(
+        json.dumps({"port": 9124, "access_key": "k", "secret_key": SECRET, "pid": None})
+    )
+    for directory in (tmp_path, home, tmp_path / "state"):
+        monkeypatch.chdir(directory)
+        assert load_config().endpoint == "http://127.0.0.1:9124"
+
+
+def test_corrupt_embedded_state_is_a_config_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / SERVER_STATE).write_text("{not json")
+    with pytest.raises(ConfigError, match="oods up"):
+        load_config()
+
+
+def test_a_server_started_in_this_folder_comes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` runs with OODS_HOME=.oods: from that folder, without OODS_HOME, its
+    server is the one found (as ./oods.toml comes before the embedded default)."""
+    monkeypatch.delenv("OODS_HOME")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    user = tmp_path / "state" / "oods"
+    user.mkdir(parents=True)
+    (user / SERVER_STATE).write_text(
+        json.dumps({"port": 9200, "access_key": "k", "secret_key": SECRET})
+    )
+    repo = tmp_path / "repo"
+    (repo / ".oods").mkdir(parents=True)
+    (repo / ".oods" / SERVER_STATE).write_text(
+        json.dumps({"port": 9300, "access_key": "k", "secret_key": SECRET})
+    )
+    monkeypatch.chdir(repo)
+    assert load_config().endpoint == "http://127.0.0.1:9300"
+    monkeypatch.chdir(tmp_path)
+    assert load_config().endpoint == "http://127.0.0.1:9200"

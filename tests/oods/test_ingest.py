@@ -97,7 +97,8 @@ def test_every_bad_input_gets_its_own_error_and_the_rest_goes_in(
     header = dict(fits.getheader(good[0]))
     for key in ("SIMPLE", "BITPIX", "NAXIS", "EXTEND"):
         header.pop(key, None)
-    (bad / "notes.txt").write_text("not a FITS file\n")
+    (bad / "notes.txt").write_text("not a FITS file\n")  # passed over with a note
+    (bad / "notes.fits").write_text("not a FITS file\n")
     (bad / "empty.fits").write_bytes(b"")
     truncated = bad / "truncated.fits"
     truncated.write_bytes(good[0].read_bytes()[:4000])
@@ -109,7 +110,9 @@ def test_every_bad_input_gets_its_own_error_and_the_rest_goes_in(
 
     assert len(report.ingested) == 2
     reasons = {Path(r.path).name: (r.failure, r.reason) for r in report.failed}
-    assert reasons["notes.txt"] == ("metadata", "not a FITS file (no SIMPLE card at the start)")
+    assert reasons["notes.fits"] == ("metadata", "not a FITS file (no SIMPLE card at the start)")
+    notes = [(Path(n.path).name, n.reason) for n in report.notes]
+    assert notes == [("notes.txt", "skipped: not a FITS file by name (.fits, .fit, .fts, .fz)")]
     assert reasons["empty.fits"] == ("metadata", "empty file (0 bytes)")
     assert reasons["truncated.fits"][0] == "metadata"
     assert str(reasons["truncated.fits"][1]).startswith("truncated")
@@ -127,13 +130,15 @@ def test_every_bad_input_gets_its_own_error_and_the_rest_goes_in(
     assert (bad / "notes.txt").read_text() == "not a FITS file\n"
 
 
-def test_unsafe_file_names_never_reach_keys(site: Site, tmp_path: Path) -> None:
+def test_file_names_never_reach_keys(site: Site, tmp_path: Path) -> None:
     files = simulate_night(tmp_path, detectors=1, exposures=1, seed=1, size=16).files
     odd = tmp_path / "..odd name;rm -rf.fits"
     shutil.copy(files[0], odd)
     report = ingest(site, [odd])
     (result,) = report.ingested
-    assert result.key == "LSSTCam/raw/20250601/2025060100001/LSSTCam_2025060100001_000.fits"
+    # The key spells the data id, as the camera names the file: obs_id and detector.
+    assert result.key == f"LSSTCam/raw/20250601/{files[0].parent.name}/{files[0].name}"
+    assert files[0].name == f"{files[0].parent.name}_R01_S00.fits"
     location = site.sql("SELECT file_name FROM locations").fetchall()
     assert location == [(odd.name,)]  # the original name is kept in the catalog
 

@@ -1,13 +1,15 @@
 """The ``oods calib``, ``oods put`` and ``oods provenance`` commands: thin, over the library.
 
-Registered on the ``oods`` group by ``oods/cli.py`` (import that module, not this one:
+Registered on the ``oods`` group by ``oods/cli/__init__.py`` (import that, not this module:
 this one uses its helpers); errors go through its one mapping to exit codes (4 when some
 files or rows were rejected).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import click
 
 from catalog import (
+    CertificationRecord,
     certify,
     decertify,
     find_calibration,
@@ -23,22 +26,24 @@ from catalog import (
     input_closure,
     list_certifications,
 )
-from catalog.calibrations import describe_range
+from catalog.calibrations import CertificationRequest, describe_range, plan_certifications
+from catalog.errors import UnknownDatasetError
 
+from ..calibrations import ingest_calibrations
+from ..calibrations import put as put_file
+from ..errors import InvalidNameError
+from ..sources import scan_sources
 from ._console import (
     EXIT_PARTIAL,
     FORMATS,
     Context,
+    known_instrument,
     pass_context,
     progressbar,
     render,
     render_rows,
     show_report,
 )
-from .calibrations import ingest_calibrations
-from .calibrations import put as put_file
-from .errors import InvalidNameError
-from .ingest import find_files
 
 _MATCH_COLUMNS = ["dataset_type", "calibration_id", "collection", "valid_begin", "valid_end"]
 
@@ -73,8 +78,12 @@ def _data_id_options(function: click.decorators.FC) -> click.decorators.FC:
         [
             click.option("--type", "dataset_type", required=True, help="e.g. bias, dark, flat."),
             click.option("--run", required=True, help="RUN collection, e.g. LSSTCam/calib/v1."),
-            click.option("--instrument", help="Default: from the header."),
-            click.option("--detector", type=int, help="Default: from the header."),
+            click.option(
+                "--instrument", callback=known_instrument, help="Default: from the header."
+            ),
+            click.option(
+                "--detector", type=click.IntRange(min=0), help="Default: from the header."
+            ),
             click.option(
                 "--physical-filter", help="Default: from the header for flats (and the like)."
             ),
@@ -129,12 +138,12 @@ def ingest_command(
       oods calib ingest masters/flat --type flat --run LSSTCam/calib/v1 \\
           --instrument LSSTCam --physical-filter r_57
     """
-    files = list(find_files(paths))  # walked once: counted here, then ingested
+    sources = scan_sources(paths)  # walked once: counted here, then ingested
     try:
-        with progressbar(len(files), "ingesting") as advance:
+        with progressbar(len(sources), "ingesting") as advance:
             report = ingest_calibrations(
                 obj.site,
-                files,
+                sources,
                 dataset_type,
                 run,
                 instrument=instrument,
@@ -153,9 +162,19 @@ def ingest_command(
 @click.option("--collection", required=True, help="Calibration collection to certify into.")
 @click.option("--begin", help="First valid time, ISO 8601 (UTC). Default: open.")
 @click.option("--end", help="First time no longer valid (exclusive). Default: open.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check and say what would be certified; commit nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
 def certify_command(
-    obj: Context, dataset_ids: Sequence[str], collection: str, begin: str | None, end: str | None
+    obj: Context,
+    dataset_ids: Sequence[str],
+    collection: str,
+    begin: str | None,
+    end: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Certify calibration datasets into a collection over [begin, end).
 
@@ -165,14 +184,23 @@ def certify_command(
     \b
     Example:
       oods calib certify 6b1cbc85-e6ad-5662-bb92-f98cdbe39843 --collection LSSTCam/calib \\
-          --begin 2025-06-01T12:00:00
+          --begin 2025-06-01T12:00:00 --dry-run
     """
-    report = certify(
-        obj.site.store, collection, dataset_ids, _time(begin, "--begin"), _time(end, "--end")
-    )
+    valid = _time(begin, "--begin"), _time(end, "--end")
+    if dry_run:  # the same checks as certify, without the commit
+        requests = [CertificationRequest(i, collection, *valid) for i in dataset_ids]
+        report = plan_certifications(obj.site.store, requests)
+        if report.rejected:
+            raise report.rejected[0][1]
+    else:
+        report = certify(obj.site.store, collection, dataset_ids, *valid)
+    if as_json:
+        _json(dry_run, certified=report.certified, unchanged=report.unchanged)
+        return
+    verb = "would certify" if dry_run else "certified"
     for record in report.certified:
         shown = describe_range(record.valid_begin, record.valid_end)
-        click.echo(f"certified {record.dataset_type} {record.dataset_id} over {shown}")
+        click.echo(f"{verb} {record.dataset_type} {record.dataset_id} over {shown}")
     for record in report.unchanged:
         click.echo(f"unchanged {record.dataset_type} {record.dataset_id} (already certified)")
 
@@ -186,6 +214,8 @@ def certify_command(
 @click.option("--detector", type=int, help="Only this detector's.")
 @click.option("--physical-filter", help="Only this filter's.")
 @click.option("--dataset-id", help="Only this dataset's ranges.")
+@click.option("--dry-run", is_flag=True, help="Say what would be ended and kept; commit nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
 def decertify_command(
     obj: Context,
@@ -197,6 +227,8 @@ def decertify_command(
     detector: int | None,
     physical_filter: str | None,
     dataset_id: str | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
     """End certification over [begin, end); ranges reaching beyond it are split.
 
@@ -217,15 +249,20 @@ def decertify_command(
         detector=detector,
         physical_filter=physical_filter,
         dataset_id=dataset_id,
+        dry_run=dry_run,
     )
+    if as_json:
+        _json(dry_run, removed=report.removed, kept=report.kept)
+        return
     if not report.removed:
         click.echo("nothing to decertify")
+    ended, kept = ("would decertify", "would keep") if dry_run else ("decertified", "kept")
     for record in report.removed:
         shown = describe_range(record.valid_begin, record.valid_end)
-        click.echo(f"decertified {record.dataset_type} {record.dataset_id} over {shown}")
+        click.echo(f"{ended} {record.dataset_type} {record.dataset_id} over {shown}")
     for record in report.kept:
         shown = describe_range(record.valid_begin, record.valid_end)
-        click.echo(f"kept {record.dataset_type} {record.dataset_id} over {shown}")
+        click.echo(f"{kept} {record.dataset_type} {record.dataset_id} over {shown}")
 
 
 @calib.command(name="import")
@@ -236,8 +273,12 @@ def decertify_command(
     type=click.Choice(["csv", "parquet"]),
     help="Default: from the file's suffix.",
 )
+@click.option("--dry-run", is_flag=True, help="Check every row; commit nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_context
-def import_command(obj: Context, path: Path, file_format: str | None) -> None:
+def import_command(
+    obj: Context, path: Path, file_format: str | None, dry_run: bool, as_json: bool
+) -> None:
     """Certify what a CSV or Parquet file lists (as the archive hands validity over).
 
     Columns: dataset_id or file_name, collection, dataset_type (or type), begin, end
@@ -246,16 +287,28 @@ def import_command(obj: Context, path: Path, file_format: str | None) -> None:
 
     \b
     Example:
+      oods calib import dbb_validity.csv --dry-run
       oods calib import dbb_validity.csv
     """
-    report = import_certifications(obj.site.store, path, file_format)
-    for line in report.lines():
-        click.echo(line, err=True)
-    s = report.summary()
-    click.echo(
-        f"certified {s['certified']}, unchanged {s['unchanged']} (already certified), "
-        f"rejected {s['rejected']}"
-    )
+    report = import_certifications(obj.site.store, path, file_format, dry_run=dry_run)
+    if as_json:
+        _json(
+            dry_run,
+            source=report.source,
+            **report.summary(),
+            certified_ranges=report.certified,
+            unchanged_ranges=report.unchanged,
+            rejected_rows=[dataclasses.asdict(r) for r in report.rejected],
+        )
+    else:
+        for line in report.lines():
+            click.echo(line, err=True)
+        s = report.summary()
+        verb = "dry run: would certify" if dry_run else "certified"
+        click.echo(
+            f"{verb} {s['certified']}, unchanged {s['unchanged']} (already certified), "
+            f"rejected {s['rejected']}"
+        )
     if report.rejected:
         sys.exit(EXIT_PARTIAL)
 
@@ -280,7 +333,11 @@ def import_command(obj: Context, path: Path, file_format: str | None) -> None:
 @click.option("--detector", type=int, help="One detector (with --exposure).")
 @click.option("--day-obs", type=int, help="A whole night.")
 @click.option("--instrument", help="Only this instrument's raws.")
-@click.option("--as-of", help="What a lookup at this time (ISO 8601) would have chosen.")
+@click.option(
+    "--as-of",
+    help="A recording time (ISO 8601, UTC): what a lookup made then would have chosen, "
+    "from the ranges recorded by then. Not an observation time: that is the raw's own.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_context
 def find_command(
@@ -387,6 +444,7 @@ def ls_command(
 @click.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @_data_id_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_context
 def put(
     obj: Context,
@@ -397,6 +455,7 @@ def put(
     detector: int | None,
     physical_filter: str | None,
     inputs: Sequence[str],
+    as_json: bool,
 ) -> None:
     """Register one output file (e.g. a new master bias) with the datasets it came from.
 
@@ -421,6 +480,9 @@ def put(
         )
     except InvalidNameError as exc:
         raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        return
     click.echo(result.dataset_id)
     click.echo(f"{result.status} as {result.key}", err=True)
 
@@ -432,8 +494,28 @@ def put(
 def provenance(obj: Context, dataset_id: str, fmt: str) -> None:
     """List every dataset an output was made from, directly (depth 1) or not.
 
+    An id the catalog does not hold is an error (exit 1), not an empty list.
+
     \b
     Example:
       oods provenance 6b1cbc85-e6ad-5662-bb92-f98cdbe39843 --format csv
     """
-    render(input_closure(obj.site.snapshot(), dataset_id), fmt)
+    snapshot = obj.site.snapshot()
+    known = snapshot.sql("SELECT 1 FROM datasets WHERE dataset_id = $id", {"id": dataset_id})
+    if not known.fetchall():
+        raise UnknownDatasetError(dataset_id)
+    render(input_closure(snapshot, dataset_id), fmt)
+
+
+def _json(dry_run: bool, **parts: object) -> None:
+    """A calibration report as JSON: records as objects, times in ISO 8601."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, CertificationRecord):
+            return dataclasses.asdict(value)
+        return value
+
+    shown = {"dry_run": dry_run, **{k: plain(v) for k, v in parts.items()}}
+    click.echo(json.dumps(shown, indent=2, default=str))
