@@ -163,6 +163,32 @@ class ProvenanceRecord:
     recorded_at: dt.datetime
 
 
+@dataclasses.dataclass(frozen=True)
+class ArrivalRecord:
+    """One file seen arriving by ``oods serve``, and what became of it.
+
+    Append-only; clients follow it by polling ``WHERE seq > last_seen ORDER BY seq``.
+    ``seq`` only grows: the writer (one ``oods serve`` per site) numbers rows from the
+    microseconds of the commit time, never below the greatest number already stored,
+    and commits a batch's rows in one commit after the batch's catalog commit, so a
+    row seen by a client never gains a smaller-numbered sibling later. ``status`` is
+    ``ingested``, ``skipped`` (already there), ``ingest_failure`` or
+    ``metadata_failure`` (the summit's ``imageInOODS`` outcomes).
+    """
+
+    seq: int
+    path: str  # where the file landed
+    status: str
+    arrived_at: dt.datetime  # when the file was complete in the landing folder
+    recorded_at: dt.datetime  # when this row was committed (queryable from then)
+    dataset_id: str | None = None
+    key: str | None = None
+    size: int | None = None
+    failure: str | None = None  # "metadata" or "ingest"
+    reason: str | None = None
+    ingested_at: dt.datetime | None = None  # when its dataset became queryable
+
+
 def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
     """Map a field annotation to (arrow type, nullable)."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +24,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from .errors import CatalogCommitError, CatalogReadError
 from .records import (
+    ArrivalRecord,
     CertificationRecord,
     DatasetRecord,
     ExposureRecord,
@@ -31,6 +34,11 @@ from .records import (
 )
 
 COMMIT_ATTEMPTS = 8
+#: A writer compacts a table once it holds this many data files (see ``append``).
+AUTO_COMPACT_FILES = 64
+#: Files at least this big are left alone by automatic compaction, so that each
+#: compaction rewrites only recent small files, not the whole history.
+AUTO_COMPACT_TARGET = 8 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +81,31 @@ TABLES: dict[str, TableSpec] = {
             "recorded_at",
             "first",
         ),
+        TableSpec("arrivals", arrow_schema(ArrivalRecord), ("seq",), "recorded_at"),
     )
 }
+
+
+class _OpenTables:
+    """Tables kept open by a long-lived writer, one lock each.
+
+    Opening a table replays its log from the last checkpoint (up to 100 commits, and
+    more objects as it grows); a kept table is brought up to date incrementally, so a
+    writer's per-commit cost does not grow with history. A pickled store (sent to
+    another process) starts with none: a ``DeltaTable`` is not shared across processes.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, DeltaTable] = {}
+        self.locks: dict[str, threading.Lock] = {}
+        self.guard = threading.Lock()
+
+    def lock(self, table: str) -> threading.Lock:
+        with self.guard:
+            return self.locks.setdefault(table, threading.Lock())
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (_OpenTables, ())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +119,11 @@ class CatalogStore:
     root: str
     #: Holds the secret key: never in ``repr`` (notebooks and logs print stores).
     storage_options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    #: Compact a table after an append once it has this many data files (None: never).
+    auto_compact_files: int | None = AUTO_COMPACT_FILES
+    _open: _OpenTables = dataclasses.field(
+        default_factory=_OpenTables, init=False, repr=False, compare=False
+    )
 
     def uri(self, table: str) -> str:
         return f"{self.root.rstrip('/')}/{table}"
@@ -104,27 +140,84 @@ class CatalogStore:
             raise CatalogReadError(table, exc) from exc
 
     def create(self) -> None:
-        """Create every table that does not exist yet (safe to call concurrently)."""
+        """Create every table that does not exist yet (safe to call concurrently).
+
+        This is also the migration for a new table: a catalog made before it existed
+        (e.g. one without ``arrivals``) gets it on the next writer's open.
+        """
         for spec in TABLES.values():
             if self.open(spec.name) is None:
                 self.append(spec.name, spec.schema.empty_table())
 
+    @contextmanager
+    def kept(self, table: str) -> Iterator[DeltaTable | None]:
+        """This store's kept ``DeltaTable`` for ``table``, locked for the caller, as of
+        its last update (None if the table was never created).
+
+        Callers bring it up to date (``update_incremental``) when they need to; appends
+        through this store do not need to (a stale append is rebased by deltalake).
+        """
+        with self._open.lock(table):
+            delta = self._open.tables.get(table)
+            if delta is None:
+                delta = self.open(table)
+                if delta is not None:
+                    self._open.tables[table] = delta
+            try:
+                yield delta
+            except (DeltaError, OSError):
+                self._open.tables.pop(table, None)  # reopened next time, from the log
+                raise
+
     def append(self, table: str, rows: pa.Table) -> None:
-        """Append ``rows`` as one commit, retrying conflicts a bounded number of times."""
+        """Append ``rows`` as one commit, retrying conflicts a bounded number of times.
+
+        Writes through the kept table (no log replay per commit). Every commit adds a
+        small file, and a commit's cost grows with the table's file count, so once the
+        table holds ``auto_compact_files`` files the writer compacts the small ones and
+        writes a checkpoint (history kept; a failed compaction is left to the next one).
+        """
         rows = rows.cast(TABLES[table].schema)
         last: BaseException | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                write_deltalake(
-                    self.uri(table), rows, mode="append", storage_options=dict(self.storage_options)
-                )
+                with self.kept(table) as delta:
+                    if delta is None:  # the first commit creates the table
+                        write_deltalake(
+                            self.uri(table),
+                            rows,
+                            mode="append",
+                            storage_options=dict(self.storage_options),
+                        )
+                    else:
+                        write_deltalake(delta, rows, mode="append")
+                        self._compact_if_many_files(table, delta)
                 return
             except (CommitFailedError, DeltaError, OSError) as exc:
                 # DeltaError covers losing the race to create version 0.
                 last = exc
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+            except CatalogReadError as exc:
+                last = exc.__cause__ or exc
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         assert last is not None
         raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
+
+    def _compact_if_many_files(self, table: str, delta: DeltaTable) -> None:
+        """Compact small files and checkpoint once there are many (caller holds the lock)."""
+        limit = self.auto_compact_files
+        if limit is None:
+            return
+        try:
+            if len(delta.file_uris()) < limit:
+                return
+            delta.optimize.compact(target_size=AUTO_COMPACT_TARGET)
+            delta.create_checkpoint()
+        except (DeltaError, OSError):
+            # Lost a race with another writer's compaction, or a storage hiccup. The rows
+            # are committed either way (never raise: the caller would commit them again);
+            # the table is reopened from the log next time, and compacted then.
+            self._open.tables.pop(table, None)
 
     def append_together(self, rows: Mapping[str, pa.Table]) -> None:
         """Append to several tables at once, one commit each, in parallel threads.

@@ -249,7 +249,7 @@ def _from_toml(path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    extra = sorted(set(data) - {"site", "ingest"})
+    extra = sorted(set(data) - {"site", "ingest", "serve"})
     if extra:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(extra)}")
     site, ingest = data.get("site", {}), data.get("ingest", {})
@@ -261,6 +261,52 @@ def _from_toml(path: Path) -> dict[str, Any]:
     fields: dict[str, Any] = dict(site)
     fields.update(ingest)
     return fields
+
+
+#: ``[serve]`` settings of ``oods serve`` and their types (the command's options win).
+SERVE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "landing": str,
+    "done": str,
+    "failed": str,
+    "on_success": str,
+    "poll_interval": (int, float),
+    "settle": (int, float),
+    "max_wait": (int, float),
+    "max_batch": int,
+    "metrics_port": int,
+    "compact_interval": (int, float),
+    "expected_detectors": int,
+    "incomplete_after": (int, float),
+    "staging_bucket": str,
+    "staging_prefix": str,
+    "staging_rescan": (int, float),
+}
+
+
+def load_serve_settings(path: Path | str | None = None) -> dict[str, Any]:
+    """The ``[serve]`` section of the config file ``load_config`` would read ({} if none).
+
+    Raises:
+        ConfigError: an unknown setting, or a value of the wrong type (named).
+    """
+    path = path or os.environ.get("OODS_CONFIG")
+    if path is None and Path("oods.toml").exists():
+        path = "oods.toml"
+    if path is None:
+        return {}
+    try:
+        section = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("serve", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [serve] must be a table")
+    unknown = sorted(set(section) - set(SERVE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) in [serve]: {', '.join(unknown)}")
+    for name, value in section.items():
+        if isinstance(value, bool) or not isinstance(value, SERVE_KEYS[name]):
+            raise ConfigError(f"{path}: [serve] {name} has the wrong type ({type(value).__name__})")
+    return dict(section)
 
 
 def _from_embedded() -> dict[str, Any]:

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from catalog import (
     CatalogError,
@@ -275,8 +274,10 @@ def _ingest_batch(
             prepared.append(item)
 
     try:
-        known = _known_checksums(site, [p.dataset_id for p in prepared])
+        # Two tables, two lookups: each brings its table up to date first, in parallel.
+        knowing = pool.submit(_known_checksums, site, [p.dataset_id for p in prepared])
         held = _held_under_other_runs(site, prepared, dataset_type)
+        known = knowing.result()
     except CatalogError as exc:
         report.results.extend(p.result("failed", INGEST, f"catalog: {exc}") for p in prepared)
         for _ in prepared:
@@ -438,17 +439,7 @@ def _header_bytes(file: BinaryIO) -> bytes:
 
 def _known_checksums(site: Site, ids: Sequence[str]) -> dict[str, str]:
     """Checksums of the datasets among ``ids`` whose bytes the site holds now."""
-    if not ids:
-        return {}
-    rows = site.store.scan(
-        "locations",
-        pc.field("dataset_id").isin(sorted(set(ids))),
-        ["dataset_id", "checksum", "state", "recorded_at"],
-    )
-    current: dict[str, tuple[str, str]] = {}
-    for row in sorted(rows.to_pylist(), key=lambda r: r["recorded_at"]):
-        current[row["dataset_id"]] = (row["checksum"], row["state"])
-    return {i: checksum for i, (checksum, state) in current.items() if state == "present"}
+    return site.index.present_checksums(ids) if ids else {}
 
 
 def _compare(
@@ -588,23 +579,26 @@ def _held_under_other_runs(
     raws = [p for p in items if p.translation is not None]
     if not raws:
         return {}
-    exposures = sorted({int(p.data_id["exposure"]) for p in raws})  # type: ignore[call-overload]
-    rows = site.store.scan(
-        "datasets",
-        pc.field("exposure").isin(exposures) & (pc.field("dataset_type") == dataset_type),
-        ["dataset_id", "run", "instrument", "exposure", "detector"],
-    )
-    catalogued: dict[tuple[object, ...], list[tuple[str, str]]] = {}
-    for row in rows.to_pylist():
-        data_id = (row["instrument"], row["exposure"], row["detector"])
-        catalogued.setdefault(data_id, []).append((row["dataset_id"], row["run"]))
+    keys = {item.dataset_id: _data_id_key(item, dataset_type) for item in raws}
+    catalogued = site.index.holders(set(keys.values()))
     held: dict[str, tuple[str, str]] = {}
     for item in raws:
-        data_id = (item.data_id["instrument"], item.data_id["exposure"], item.data_id["detector"])
-        others = [d for d in catalogued.get(data_id, []) if d[0] != item.dataset_id]
+        others = [
+            d for d in catalogued.get(keys[item.dataset_id], {}).items() if d[0] != item.dataset_id
+        ]
         if others:
-            held[item.dataset_id] = others[0]
+            held[item.dataset_id] = min(others)
     return held
+
+
+def _data_id_key(item: _Prepared, dataset_type: str) -> tuple[str, str, int, int]:
+    data_id = item.data_id
+    return (
+        dataset_type,
+        str(data_id["instrument"]),
+        int(data_id["exposure"]),  # type: ignore[call-overload]
+        int(data_id["detector"]),  # type: ignore[call-overload]
+    )
 
 
 def _drop_catalogued_meanwhile(

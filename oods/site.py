@@ -10,6 +10,7 @@ import botocore.exceptions
 import duckdb
 
 from catalog import CatalogStore, Corrections, Snapshot, load_corrections
+from catalog.index import CatalogIndex
 
 from . import _s3
 from .config import SERVER_STATE, SiteConfig, load_config
@@ -28,6 +29,9 @@ class Site:
         self.config = config
         self.s3: Any = _s3.make_client(config)
         self.store = CatalogStore(config.catalog_root, config.storage_options())
+        #: What ingest looks up before committing, followed from the log (see
+        #: ``catalog.index``): keep one Site open to write a stream of files cheaply.
+        self.index = CatalogIndex(self.store)
         self._snapshot: Snapshot | None = None
         self._corrections: Corrections | None = None
 

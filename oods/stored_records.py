@@ -13,8 +13,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-import pyarrow.compute as pc
-
 from catalog import RAW_FIELDS, DatasetRecord, ExposureRecord
 
 from .site import Site
@@ -40,15 +38,11 @@ def new_exposures(
         if key in batch and header_facts(batch[key]) != header_facts(record):
             report.warnings.append(mismatch(batch[key], record))
         batch.setdefault(key, record)
-    rows = site.store.scan(
-        "exposures", pc.field("exposure").isin(sorted({k[1] for k in batch}))
-    ).to_pylist()
-    stored: dict[tuple[str, int], ExposureRecord] = {}
+    rows = site.index.exposures(batch)
     fields = [f.name for f in dataclasses.fields(ExposureRecord)]
-    for row in sorted(rows, key=lambda r: r["recorded_at"]):
-        stored[(row["instrument"], row["exposure"])] = ExposureRecord(
-            **{name: row[name] for name in fields}
-        )
+    stored = {
+        key: ExposureRecord(**{name: row[name] for name in fields}) for key, row in rows.items()
+    }
     fresh = []
     for key, record in batch.items():
         if key not in stored:
@@ -127,9 +121,4 @@ def follow_corrections(
 
 def corrected_datasets(site: Site, ids: Sequence[str]) -> dict[str, dict[str, object]]:
     """The latest corrected rows among these datasets (most have none)."""
-    rows = site.store.scan(
-        "datasets",
-        pc.field("dataset_id").isin(sorted(set(ids))) & pc.field("corrected_fields").is_valid(),
-        ["dataset_id", "recorded_at", "corrected_fields", "correction", *RAW_FIELDS],
-    ).to_pylist()
-    return {row["dataset_id"]: row for row in sorted(rows, key=lambda r: r["recorded_at"])}
+    return site.index.corrected(set(ids))

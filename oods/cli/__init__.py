@@ -28,6 +28,7 @@ from .files import fsck_command, get, verify_command
 from .ingest import ingest, simulate
 from .query import ls, query, url
 from .records import records
+from .serve import serve_command
 from .server import down, up
 from .status import credentials, status
 
@@ -117,6 +118,7 @@ for command in (
     get,
     verify_command,
     fsck_command,
+    serve_command,
 ):
     main.add_command(command)
 
@@ -126,6 +128,7 @@ for writer in (
     ingest,
     put,
     records.commands["update"],
+    serve_command,
     *(calib.commands[name] for name in ("ingest", "certify", "decertify", "import")),
 ):
     writes_site(writer)

@@ -8,39 +8,15 @@ import io
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from oods import Site, simulate_night
-from oods.cli import main
+from oods import simulate_night
+from tests.cli_invoke import ok, run
 from tests.oods.test_calibrations import write_master
 
 CALIB = "LSSTCam/calib"
 CANDIDATES = "u/alice/candidates"
 RUN = "LSSTCam/calib/v1"
-
-
-@pytest.fixture
-def config(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("OODS_CONFIG", "OODS_ENDPOINT", "OODS_BUCKET", "OODS_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "oods.toml"
-    c = site.config
-    path.write_text(
-        f'[site]\nendpoint = "{c.endpoint}"\nbucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\nsecret_key = "{c.secret_key}"\n'
-    )
-    return path
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
-
-
-def ok(config: Path, *args: str) -> Result:
-    result = run(config, *args)
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
 
 
 def rows(result: Result) -> list[dict[str, str]]:

@@ -20,26 +20,12 @@ from click.testing import CliRunner, Result
 from infra.minio_server import MinioServer
 from oods import Night, Site, simulate_night
 from oods.cli import main
+from tests.cli_invoke import ok, run
 
 DAY_OBS = 20250601
 DETECTORS = 3
 EXPOSURES = 5
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-@pytest.fixture
-def config(site: Site, tmp_path: Path) -> Path:
-    """An oods.toml pointing at the test's own site (bucket)."""
-    path = tmp_path / "oods.toml"
-    c = site.config
-    path.write_text(
-        "[site]\n"
-        f'endpoint = "{c.endpoint}"\n'
-        f'bucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\n'
-        f'secret_key = "{c.secret_key}"\n'
-    )
-    return path
 
 
 @pytest.fixture
@@ -49,17 +35,6 @@ def sim(tmp_path: Path) -> tuple[Path, Night]:
     return out, simulate_night(
         out, detectors=DETECTORS, exposures=EXPOSURES, seed=3, size=16, day_obs=DAY_OBS
     )
-
-
-def run(config: Path | None, *args: str, env: dict[str, str | None] | None = None) -> Result:
-    prefix = ["--config", str(config)] if config is not None else []
-    return CliRunner(env=env).invoke(main, [*prefix, *args])
-
-
-def ok(config: Path | None, *args: str) -> Result:
-    result = run(config, *args)
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
 
 
 def csv_rows(result: Result) -> list[list[str]]:

@@ -12,36 +12,16 @@ from pathlib import Path
 
 import boto3
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from infra.minio_server import MinioServer
 from oods import Site
 from oods.cli import main
+from tests.cli_invoke import ok, run
 from tests.oods.test_calibrations import write_master
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 RUN = "LSSTCam/calib/v1"
-
-
-@pytest.fixture
-def config(site: Site, tmp_path: Path) -> Path:
-    path = tmp_path / "oods.toml"
-    c = site.config
-    path.write_text(
-        f'[site]\nendpoint = "{c.endpoint}"\nbucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\nsecret_key = "{c.secret_key}"\n'
-    )
-    return path
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
-
-
-def ok(config: Path, *args: str) -> Result:
-    result = run(config, *args)
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
 
 
 def count(config: Path, sql: str) -> int:

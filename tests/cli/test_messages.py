@@ -14,23 +14,10 @@ import pytest
 from infra.minio_server import MinioServer
 from oods import Night, Site, ingest, simulate_night
 from oods.cli._console import eta_text
-from tests.cli.test_cli import DAY_OBS, csv_rows, ok, run
+from tests.cli.test_cli import DAY_OBS, csv_rows
+from tests.cli_invoke import ok, run, write_config
 
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-def write_config(path: Path, endpoint: str, bucket: str, access: str, secret: str) -> Path:
-    path.write_text(
-        f'[site]\nendpoint = "{endpoint}"\nbucket = "{bucket}"\n'
-        f'access_key = "{access}"\nsecret_key = "{secret}"\n'
-    )
-    return path
-
-
-@pytest.fixture
-def config(site: Site, tmp_path: Path) -> Path:
-    c = site.config
-    return write_config(tmp_path / "oods.toml", c.endpoint, c.bucket, c.access_key, c.secret_key)
 
 
 @pytest.fixture

@@ -9,23 +9,14 @@ from click.testing import CliRunner
 
 from oods import Site
 from oods.cli import main
+from tests.cli_invoke import site_config_file
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
 
-def _config(site: Site, tmp_path: Path) -> Path:
-    path = tmp_path / "oods.toml"
-    c = site.config
-    path.write_text(
-        f'[site]\nendpoint = "{c.endpoint}"\nbucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\nsecret_key = "{c.secret_key}"\n'
-    )
-    return path
-
-
 def test_plain_prints_bare_values_one_row_per_line(site: Site, tmp_path: Path) -> None:
     sql = "SELECT 'a,b' AS ids, NULL AS none, 3 AS n UNION ALL SELECT 'c\"d', 'e', 4 ORDER BY n"
-    args = ["--config", str(_config(site, tmp_path)), "query", sql]
+    args = ["--config", str(site_config_file(site, tmp_path)), "query", sql]
     plain = CliRunner().invoke(main, [*args, "--format", "plain"])
     assert plain.exit_code == 0, plain.output
     assert plain.stdout == 'a,b\t\t3\nc"d\te\t4\n'

@@ -8,22 +8,11 @@ from pathlib import Path
 import pytest
 
 from oods import Site, ingest, simulate_night
-from tests.cli.test_calib_cli import ok, rows, run
+from tests.cli.test_calib_cli import rows
+from tests.cli_invoke import ok, run
 
 EXPOSURE = 2025060100001
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-@pytest.fixture
-def config(site: Site, tmp_path: Path) -> Path:
-    """An oods.toml pointing at the test's own site (bucket)."""
-    c = site.config
-    path = tmp_path / "oods.toml"
-    path.write_text(
-        f'[site]\nendpoint = "{c.endpoint}"\nbucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\nsecret_key = "{c.secret_key}"\n'
-    )
-    return path
 
 
 def _ingested(site: Site, tmp_path: Path) -> list[Path]:

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from astropy.io import fits
-from click.testing import CliRunner, Result
 
 from oods import Site, ingest, simulate_night
-from oods.cli import main
 from oods.ingest import FileResult, read_file_head
 from oods.sources import Note, scan_sources
 from tests.catalog.hostile_corpus import cases
+from tests.cli_invoke import run, site_config_file
 
 NOT_FITS = "skipped: not a FITS file by name (.fits, .fit, .fts, .fz)"
 FIFO = "skipped: not a regular file (a FIFO)"
@@ -207,24 +206,24 @@ def test_cli_notes_what_it_passes_over_and_exits_0(
 ) -> None:
     """Before: a README.txt in a night folder was an ingest failure (exit 4), and an
     empty folder exited 0 without a word."""
-    config = _config(site, tmp_path)
+    config = site_config_file(site, tmp_path)
     night = tmp_path / "night"
     files = simulate_night(night, detectors=2, exposures=1, seed=2, size=4).files
     (night / "README.txt").write_text("the night's notes\n")
     os.mkfifo(night / "pipe.fits")
-    result = _run(config, "ingest", str(night))
+    result = run(config, "ingest", str(night))
     assert result.exit_code == 0, result.output
     assert f"note: {night / 'README.txt'}: {NOT_FITS}" in result.stderr.splitlines()
     assert f"note: {night / 'pipe.fits'}: {FIFO}" in result.stderr.splitlines()
     assert f"ingested {len(files)}, skipped 0 (already there), failed 0" in result.stdout
 
     (tmp_path / "empty").mkdir()
-    empty = _run(config, "ingest", str(tmp_path / "empty"))
+    empty = run(config, "ingest", str(tmp_path / "empty"))
     assert empty.exit_code == 0
     assert f"{tmp_path / 'empty'}: no FITS files found in this folder" in empty.stderr
     assert "ingested 0" in empty.stdout
 
-    explicit = _run(config, "ingest", str(night / "README.txt"), "--json")  # asked for: tried
+    explicit = run(config, "ingest", str(night / "README.txt"), "--json")  # asked for: tried
     assert explicit.exit_code == 4
     assert '"failure": "metadata"' in explicit.stdout
 
@@ -234,7 +233,7 @@ def test_cli_hostile_batch_prints_one_line_per_refusal(
     site: Site, hostile_folder: tuple[Path, list[Path], dict[str, int]], clean_env: Path
 ) -> None:
     top, good, kinds = hostile_folder
-    result = _run(_config(site, top.parent), "ingest", str(top))
+    result = run(site_config_file(site, top.parent), "ingest", str(top))
     assert result.exit_code == 4
     assert "Traceback" not in result.output
     lines = result.stderr.splitlines()
@@ -247,20 +246,3 @@ def test_cli_hostile_batch_prints_one_line_per_refusal(
     assert len(warnings) == 2 and all("headers disagree" in line for line in warnings)
     assert len(lines) == len(failures) + len(notes) + 2  # nothing else, nothing multi-line
     assert f"ingested {len(good)}, skipped 0" in result.stdout
-
-
-def _config(site: Site, folder: Path) -> Path:
-    path = folder / "oods.toml"
-    c = site.config
-    path.write_text(
-        "[site]\n"
-        f'endpoint = "{c.endpoint}"\n'
-        f'bucket = "{c.bucket}"\n'
-        f'access_key = "{c.access_key}"\n'
-        f'secret_key = "{c.secret_key}"\n'
-    )
-    return path
-
-
-def _run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])

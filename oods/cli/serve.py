@@ -1,0 +1,111 @@
+"""``oods serve``: the long-lived service that ingests files as they land."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import load_serve_settings
+from ..errors import ConfigError
+from ..service import ServiceConfig, serve
+from ._console import Context, pass_context
+
+
+def _option(name: str, kind: Any, help: str) -> Any:
+    return click.option(f"--{name.replace('_', '-')}", name, type=kind, default=None, help=help)
+
+
+@click.command("serve")
+@_option(
+    "landing",
+    click.Path(file_okay=False, path_type=Path),
+    "Folder to watch (required here or in [serve]).",
+)
+@_option(
+    "on_success",
+    click.Choice(["delete", "move"]),
+    "What to do with a file once ingested. Default: delete.",
+)
+@_option(
+    "done",
+    click.Path(file_okay=False, path_type=Path),
+    "Where --on-success move puts files. Default: done/ beside landing.",
+)
+@_option(
+    "failed",
+    click.Path(file_okay=False, path_type=Path),
+    "Where rejected files go. Default: failed/ beside landing.",
+)
+@_option("poll_interval", float, "Seconds between polls of landing. Default: 0.1.")
+@_option("settle", float, "Seconds a file must be unmodified to count as complete. Default: 0.3.")
+@_option("max_wait", float, "Longest wait, in seconds, to gather a batch. Default: 0.5.")
+@_option("max_batch", click.IntRange(1), "Most files per commit. Default: 1000.")
+@_option(
+    "metrics_port",
+    click.IntRange(0, 65535),
+    "Port of /metrics and /healthz on 127.0.0.1 (0: any free). Default: 9464.",
+)
+@_option("compact_interval", float, "Seconds between compactions of the catalog. Default: 600.")
+@_option("expected_detectors", click.IntRange(1), "Detectors per complete exposure. Default: 205.")
+@_option(
+    "incomplete_after", float, "Seconds after which a short exposure is reported. Default: 60."
+)
+@_option(
+    "staging_bucket",
+    str,
+    "A bucket on the site's MinIO whose new objects are brought in (then deleted there).",
+)
+@_option("staging_prefix", str, "Only objects under this prefix of the staging bucket.")
+@_option("staging_rescan", float, "Seconds between listings of the staging bucket. Default: 1.")
+@click.option("--no-metrics", is_flag=True, help="Serve no /metrics and /healthz.")
+@pass_context
+def serve_command(obj: Context, no_metrics: bool, **options: Any) -> None:
+    """Ingest files as they land in a folder, until SIGTERM or Ctrl-C.
+
+    Each file is ingested once complete (unchanged for --settle seconds), files
+    arriving together are committed together, and each gets a row in the `arrivals`
+    table (poll it by `seq`). Options override the config's [serve] section. On
+    SIGTERM/SIGINT the batch in flight is finished, then the command exits 0.
+
+    \b
+    Example:
+      oods serve --landing /data/landing --on-success move --done /data/done
+      oods query "SELECT seq, status, path FROM arrivals WHERE seq > 0 ORDER BY seq"
+    """
+    settings = load_serve_settings(obj.config_path)
+    settings.update({k: v for k, v in options.items() if v is not None})
+    if "landing" not in settings:
+        raise click.UsageError("no landing folder: give --landing or set landing in [serve]")
+    for name in ("landing", "done", "failed"):
+        if settings.get(name) is not None:
+            settings[name] = Path(settings[name])
+    if no_metrics:
+        settings["metrics_port"] = None
+    try:
+        config = ServiceConfig(**settings)
+    except TypeError as exc:
+        raise ConfigError(f"[serve]: {exc}") from None
+    logging.basicConfig(
+        level=logging.DEBUG if obj.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        logging.getLogger("oods.serve").info(
+            "%s: finishing the batch in flight, then stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    report = serve(obj.site, config, stop)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.files.items())) or "no files"
+    click.echo(f"stopped: {report.batches} batches, {counts}")
