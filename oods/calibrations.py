@@ -37,7 +37,7 @@ from .ingest import (
     Progress,
     _Prepared,
     ingest_prepared,
-    read_file_header,
+    read_file_head,
 )
 from .keys import calibration_key, check_dataset_type, check_run, check_segment
 from .site import Site
@@ -161,10 +161,10 @@ def _prepare_calibration(
 ) -> _Prepared | FileResult:
     """Read one file and settle its data id; failures become results."""
     source = str(path)
-    read = read_file_header(path)
-    if isinstance(read, FileResult):
-        return read
-    header, size = read
+    head = read_file_head(path)
+    if isinstance(head, FileResult):
+        return head
+    header, size = head.header, head.size
 
     def failed(reason: str) -> FileResult:
         return FileResult(source, "failed", size=size, failure=METADATA, reason=reason)
@@ -211,6 +211,7 @@ def _prepare_calibration(
         dataset_id=str(dataset_id(dataset_type, run, data_id)),
         key=key,
         data_id=data_id,
+        leading=head.leading,  # the upload checks the bytes sent start with these
     )
 
 

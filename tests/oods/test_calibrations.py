@@ -321,3 +321,27 @@ def test_unusable_master_cards_are_one_clear_line_and_the_batch_goes_on(
     assert failed.path == str(bad) and failed.failure == "metadata"
     assert reason in str(failed.reason) and "\n" not in str(failed.reason)
     assert [r.path for r in report.ingested] == [str(fine)]
+
+
+def test_a_master_replaced_after_its_header_was_read_is_not_stored(
+    site: Site, tmp_path: Path
+) -> None:
+    # Issue 14 item 13 for calibrations: the upload sends only the bytes whose header
+    # gave the data id (same size here: only the bytes tell).
+    from oods.calibrations import _prepare_calibration
+    from oods.ingest import CHANGED, ingest_prepared
+
+    victim = write_master(tmp_path / "bias.fits", seed=1)
+    replacement = write_master(tmp_path / "other.fits", seed=2, DETECTOR=5)
+    assert victim.stat().st_size == replacement.stat().st_size
+
+    def prepare(path: Path):  # type: ignore[no-untyped-def]
+        prepared = _prepare_calibration(path, "bias", "LSSTCam/calib/v1", "LSSTCam", 4, None)
+        shutil.copy(replacement, path)
+        return prepared
+
+    report = ingest_prepared(site, [victim], prepare, "bias", "LSSTCam/calib/v1")
+    (result,) = report.results
+    assert (result.status, result.failure, result.reason) == ("failed", "ingest", CHANGED)
+    listed = site.s3.list_objects_v2(Bucket=site.bucket, Prefix="LSSTCam/")
+    assert listed.get("KeyCount", 0) == 0
