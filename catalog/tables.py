@@ -149,6 +149,12 @@ class CatalogStore:
             if self.open(spec.name) is None:
                 self.append(spec.name, spec.schema.empty_table())
 
+    def close(self) -> None:
+        """Drop the kept tables (reopened on next use). Call before the process ends:
+        native scan threads left to the interpreter's last teardown can abort it."""
+        with self._open.guard:
+            self._open.tables.clear()
+
     @contextmanager
     def kept(self, table: str) -> Iterator[DeltaTable | None]:
         """This store's kept ``DeltaTable`` for ``table``, locked for the caller, as of

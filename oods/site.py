@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,26 @@ class Site:
         self.index = CatalogIndex(self.store)
         self._snapshot: Snapshot | None = None
         self._corrections: Corrections | None = None
+
+    def close(self) -> None:
+        """Release the snapshot's DuckDB connection and the kept Delta tables.
+
+        Their native threads (Arrow, DuckDB, deltalake) must stop while the interpreter
+        is still whole: left to its final teardown they can abort the process ("terminate
+        called without an active exception") after the work is done. The site can be
+        used again afterwards; it reopens what it needs.
+        """
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
+        self.store.close()
+        gc.collect()  # joins scanner threads whose last reference just went
+
+    def __enter__(self) -> Site:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"Site(bucket={self.bucket!r}, endpoint={self.config.endpoint!r})"

@@ -90,6 +90,7 @@ def main(ctx: click.Context, config: Path | None, verbose: bool, debug: bool) ->
       oods query "SELECT observation_type, count(*) FROM exposures GROUP BY 1"
     """
     ctx.obj = Context(config, debug, verbose)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _load_plugins(group: click.Group, load: Callable[..., Any] = entry_points) -> None:
