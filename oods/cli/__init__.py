@@ -9,6 +9,9 @@ Delta errors are multi-line Rust chains), ``--debug`` raises it with its traceba
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -90,7 +93,6 @@ def main(ctx: click.Context, config: Path | None, verbose: bool, debug: bool) ->
       oods query "SELECT observation_type, count(*) FROM exposures GROUP BY 1"
     """
     ctx.obj = Context(config, debug, verbose)
-    ctx.call_on_close(ctx.obj.close)
 
 
 def _load_plugins(group: click.Group, load: Callable[..., Any] = entry_points) -> None:
@@ -133,3 +135,25 @@ for writer in (
     *(calib.commands[name] for name in ("ingest", "certify", "decertify", "import")),
 ):
     writes_site(writer)
+
+
+def run() -> None:
+    """The console entry point: ``main``, then an exit that skips interpreter teardown.
+
+    Every command's work is committed and its output written before ``main`` returns;
+    what is left are native thread pools (Arrow, DuckDB, deltalake) whose teardown at
+    interpreter exit can abort ("terminate called without an active exception") or
+    hang a finished command. So the streams are flushed and the process ends at once.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        click.echo(str(code), err=True)
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
