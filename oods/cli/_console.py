@@ -59,11 +59,6 @@ class Context:
             self._site = Site.open(load_config(self.config_path), create=create)
         return self._site
 
-    def close(self) -> None:
-        """Release the site's native resources before the process exits."""
-        if self._site is not None:
-            self._site.close()
-
 
 pass_context = click.make_pass_decorator(Context)
 
