@@ -16,7 +16,9 @@ and merge without effect (the latest ``recorded_at`` wins, as in a scan).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -24,6 +26,7 @@ import pyarrow.parquet as pq
 from deltalake.exceptions import DeltaError
 from deltalake.fs import DeltaStorageHandler
 
+from .append_log import LogReader, TableLog
 from .errors import CatalogReadError
 from .record_corrections import RAW_FIELDS
 from .tables import TABLES, CatalogStore
@@ -40,6 +43,8 @@ class TableTail:
         self.table = table
         self.columns = list(columns)
         self._seen: set[str] = set()
+        self._reader: LogReader | None = None
+        self._reader_of: TableLog | None = None
 
     def new_rows(self) -> pa.Table:
         """Rows in files added to the table since the last call (all rows, the first time).
@@ -47,6 +52,49 @@ class TableTail:
         Raises:
             CatalogReadError: the log or a file could not be read; nothing is marked seen.
         """
+        log = self.store.log(self.table)
+        if log is None:
+            return self._new_rows_from_delta()
+        if self._reader is None or self._reader_of is not log:
+            self._reader, self._reader_of = log.reader(), log
+        reader = self._reader
+        try:
+            log.follow()
+        except OSError as exc:
+            raise CatalogReadError(self.table, exc) from exc
+        drained = log.drain(reader)
+        if drained.restart:
+            known: list[pa.Table] = []
+            wanted = list(drained.files)
+        else:
+            known = [a.rows.select(self.columns) for a in drained.added if a.rows is not None]
+            wanted = [a.path for a in drained.added if a.rows is None]
+        try:
+            parts = known + self._fetch(log, wanted)
+        except (OSError, pa.ArrowException) as exc:
+            log.restart(reader)  # what was drained is lost: read everything next time
+            raise CatalogReadError(self.table, exc) from exc
+        if not parts:
+            return TABLES[self.table].schema.empty_table().select(self.columns)
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+    def _fetch(self, log: TableLog, paths: Sequence[str]) -> list[pa.Table]:
+        """Data files read whole, one GET each (in parallel when there are many: the
+        first read of a table, or after another writer's burst)."""
+
+        def read(path: str) -> pa.Table:
+            data = log.objects.get(f"{log.prefix}/{path}")
+            if data is None:
+                raise OSError(f"{log.prefix}/{path}: data file missing")
+            return pq.read_table(pa.BufferReader(data), columns=self.columns)
+
+        if len(paths) <= 2:
+            return [read(path) for path in paths]
+        with ThreadPoolExecutor(min(8, len(paths))) as pool:
+            return list(pool.map(read, paths))
+
+    def _new_rows_from_delta(self) -> pa.Table:
+        """``new_rows`` for a store without ``objects``: through ``deltalake``."""
         with self.store.kept(self.table) as delta:
             if delta is None:
                 return TABLES[self.table].schema.empty_table().select(self.columns)
@@ -120,12 +168,40 @@ class CatalogIndex:
         self._holders: dict[DataIdKey, dict[str, str]] = {}  # data id: {dataset id: run}
         self._corrected: dict[str, dict[str, Any]] = {}  # id: latest corrected row
         self._exposure: dict[tuple[str, int], dict[str, Any]] = {}  # latest row
+        self._store = store
+        self._scopes = 0  # ``batch`` blocks open: lookups answer from memory
+        self._scope_lock = threading.Lock()
 
-    def present_checksums(self, ids: Iterable[str]) -> dict[str, str]:
-        """Checksums of the datasets among ``ids`` whose bytes the site holds now."""
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Bring every followed table up to date at once (in parallel), then answer
+        the lookups inside the block from memory, without asking the log again.
+
+        One ingest batch asks several questions of each table; one look at the log per
+        table is enough for all of them (the key lock settles any later race).
+        """
+        futures = [
+            self._store.executor().submit(follow)
+            for follow in (self._follow_locations, self._follow_datasets, self._follow_exposures)
+        ]
+        for future in futures:
+            future.result()
+        with self._scope_lock:
+            self._scopes += 1
+        try:
+            yield
+        finally:
+            with self._scope_lock:
+                self._scopes -= 1
+
+    def present_checksums(self, ids: Iterable[str], follow: bool | None = None) -> dict[str, str]:
+        """Checksums of the datasets among ``ids`` whose bytes the site holds now.
+
+        ``follow``: read new commits first (default: unless inside ``batch``).
+        """
+        if self._should_follow(follow):
+            self._follow_locations()
         with self._locks["locations"]:
-            for row in _rows(self._locations.new_rows()):
-                _keep_latest(self._location, row["dataset_id"], row)
             found = {}
             for dataset in ids:
                 row = self._location.get(dataset)
@@ -135,30 +211,51 @@ class CatalogIndex:
 
     def holders(self, keys: Iterable[DataIdKey]) -> dict[DataIdKey, dict[str, str]]:
         """``{data id: {dataset id: run}}`` of the datasets catalogued for these data ids."""
-        with self._locks["datasets"]:
+        if self._should_follow(None):
             self._follow_datasets()
+        with self._locks["datasets"]:
             return {key: dict(self._holders[key]) for key in keys if key in self._holders}
 
     def corrected(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The latest corrected row of each dataset among ``ids`` that has one."""
-        with self._locks["datasets"]:
+        if self._should_follow(None):
             self._follow_datasets()
+        with self._locks["datasets"]:
             return {i: dict(self._corrected[i]) for i in ids if i in self._corrected}
 
     def exposures(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
         """The latest stored row of each (instrument, exposure) among ``keys`` that has one."""
+        if self._should_follow(None):
+            self._follow_exposures()
+        with self._locks["exposures"]:
+            return {k: dict(self._exposure[k]) for k in keys if k in self._exposure}
+
+    def _should_follow(self, follow: bool | None) -> bool:
+        return follow if follow is not None else not self._scopes
+
+    def _follow_locations(self) -> None:
+        with self._locks["locations"]:
+            for row in _rows(self._locations.new_rows()):
+                _keep_latest(self._location, row["dataset_id"], row)
+
+    def _follow_exposures(self) -> None:
         with self._locks["exposures"]:
             for row in _rows(self._exposures.new_rows()):
                 _keep_latest(self._exposure, (row["instrument"], row["exposure"]), row)
-            return {k: dict(self._exposure[k]) for k in keys if k in self._exposure}
 
     def _follow_datasets(self) -> None:
-        for row in _rows(self._datasets.new_rows()):
-            if row["exposure"] is not None and row["detector"] is not None:
-                key = (row["dataset_type"], row["instrument"], row["exposure"], row["detector"])
-                self._holders.setdefault(key, {})[row["dataset_id"]] = row["run"]
-            if row["corrected_fields"] is not None:
-                _keep_latest(self._corrected, row["dataset_id"], row)
+        with self._locks["datasets"]:
+            for row in _rows(self._datasets.new_rows()):
+                if row["exposure"] is not None and row["detector"] is not None:
+                    key = (
+                        row["dataset_type"],
+                        row["instrument"],
+                        row["exposure"],
+                        row["detector"],
+                    )
+                    self._holders.setdefault(key, {})[row["dataset_id"]] = row["run"]
+                if row["corrected_fields"] is not None:
+                    _keep_latest(self._corrected, row["dataset_id"], row)
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:

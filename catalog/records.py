@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import types
 import typing
 from typing import Any
@@ -197,8 +198,11 @@ def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
     return _ARROW_TYPES[annotation], False
 
 
+@functools.cache
 def arrow_schema(record_type: type) -> pa.Schema:
-    """The Arrow schema of a record type, one column per field, in field order."""
+    """The Arrow schema of a record type, one column per field, in field order.
+
+    Cached: resolving the type hints costs more than a small commit's rows."""
     hints = typing.get_type_hints(record_type)
     fields = []
     for field in dataclasses.fields(record_type):

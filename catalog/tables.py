@@ -12,7 +12,8 @@ import datetime as dt
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,7 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from .append_log import ObjectStore, TableLog
 from .errors import CatalogCommitError, CatalogReadError
 from .records import (
     ArrivalRecord,
@@ -99,6 +101,20 @@ class _OpenTables:
         self.tables: dict[str, DeltaTable] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
+        #: Each table's log, for blind appends and following (None: not writable so).
+        self.logs: dict[str, TableLog | None] = {}
+        #: The version each table had when this writer last compacted and checkpointed.
+        self.maintained: dict[str, int] = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.due: set[str] = set()  # tables to compact, by ``worker``
+        self.worker: threading.Thread | None = None
+
+    def executor(self) -> ThreadPoolExecutor:
+        """Threads for a writer's parallel requests, kept (not made per commit)."""
+        with self.guard:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(8, thread_name_prefix="oods-catalog")
+            return self.pool
 
     def lock(self, table: str) -> threading.Lock:
         with self.guard:
@@ -121,6 +137,9 @@ class CatalogStore:
     storage_options: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     #: Compact a table after an append once it has this many data files (None: never).
     auto_compact_files: int | None = AUTO_COMPACT_FILES
+    #: The bucket itself, for appends at a flat cost (see ``catalog.append_log``);
+    #: without it every append goes through ``deltalake``'s own commit.
+    objects: ObjectStore | None = dataclasses.field(default=None, repr=False, compare=False)
     _open: _OpenTables = dataclasses.field(
         default_factory=_OpenTables, init=False, repr=False, compare=False
     )
@@ -152,8 +171,13 @@ class CatalogStore:
     def close(self) -> None:
         """Drop the kept tables (reopened on next use). Call before the process ends:
         native scan threads left to the interpreter's last teardown can abort it."""
+        self.wait_for_maintenance()
         with self._open.guard:
             self._open.tables.clear()
+            self._open.logs.clear()
+            if self._open.pool is not None:
+                self._open.pool.shutdown()
+                self._open.pool = None
 
     @contextmanager
     def kept(self, table: str) -> Iterator[DeltaTable | None]:
@@ -175,18 +199,48 @@ class CatalogStore:
                 self._open.tables.pop(table, None)  # reopened next time, from the log
                 raise
 
-    def append(self, table: str, rows: pa.Table) -> None:
-        """Append ``rows`` as one commit, retrying conflicts a bounded number of times.
+    def executor(self) -> ThreadPoolExecutor:
+        """This store's kept threads, for a writer's parallel requests."""
+        return self._open.executor()
 
-        Writes through the kept table (no log replay per commit). Every commit adds a
-        small file, and a commit's cost grows with the table's file count, so once the
-        table holds ``auto_compact_files`` files the writer compacts the small ones and
-        writes a checkpoint (history kept; a failed compaction is left to the next one).
+    def log(self, table: str) -> TableLog | None:
+        """The table's log for blind appends, started from the kept table (None if the
+        store has no ``objects``, the table does not exist yet, or its protocol is newer
+        than ``catalog.append_log`` writes)."""
+        if self.objects is None:
+            return None
+        if table in self._open.logs:
+            return self._open.logs[table]
+        with self.kept(table) as delta:
+            if delta is None:
+                return None
+            log = TableLog.start(self.objects, self._key(table), delta)
+        with self._open.guard:
+            log = self._open.logs.setdefault(table, log)
+            self._open.maintained.setdefault(table, log.version if log else 0)
+        return log
+
+    def _key(self, table: str) -> str:
+        """The table's folder as an object key, relative to the bucket."""
+        return urllib.parse.urlsplit(self.uri(table)).path.strip("/")
+
+    def append(self, table: str, rows: pa.Table) -> None:
+        """Append ``rows`` as one commit, retrying failures a bounded number of times.
+
+        With ``objects``, a blind append at a flat cost (``catalog.append_log``); every
+        ``auto_compact_files`` versions the writer then compacts the small files and
+        writes a checkpoint, so that readers open the table quickly (history kept; a
+        failed compaction is left to the next one). Without, through ``deltalake``.
         """
         rows = rows.cast(TABLES[table].schema)
         last: BaseException | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
+                log = self.log(table) if rows.num_rows else None
+                if log is not None:
+                    log.append(rows)
+                    self._maintain_if_due(table, log)
+                    return
                 with self.kept(table) as delta:
                     if delta is None:  # the first commit creates the table
                         write_deltalake(
@@ -209,6 +263,56 @@ class CatalogStore:
         assert last is not None
         raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
 
+    def _maintain_if_due(self, table: str, log: TableLog) -> None:
+        """Compact and checkpoint, in a thread of its own, once ``auto_compact_files``
+        versions were added since the last time (this writer's commits or others').
+
+        Off the caller's path: it takes a second or so (the kept table replays the new
+        log entries, reads the small files, writes one), which a stream of commits
+        should not wait for. The thread is not a daemon: the interpreter waits for it
+        at exit rather than tearing down deltalake's threads under it.
+        """
+        limit = self.auto_compact_files
+        if limit is None or log.version - self._open.maintained.get(table, 0) < limit:
+            return
+        with self._open.guard:
+            self._open.maintained[table] = log.version
+            self._open.due.add(table)
+            if self._open.worker is None or not self._open.worker.is_alive():
+                self._open.worker = threading.Thread(
+                    target=self._maintain_due, name="oods-catalog-maintenance"
+                )
+                self._open.worker.start()
+
+    def _maintain_due(self) -> None:
+        while True:
+            with self._open.guard:
+                if not self._open.due:
+                    return
+                table = self._open.due.pop()
+            self.maintain(table)
+
+    def maintain(self, table: str) -> None:
+        """Compact the table's small files and write a checkpoint, so that readers
+        open it quickly (history kept). A failure is left to the next time."""
+        try:
+            with self.kept(table) as delta:
+                if delta is None:
+                    return
+                delta.update_incremental()
+                delta.optimize.compact(target_size=AUTO_COMPACT_TARGET)
+                delta.create_checkpoint()
+        except (DeltaError, OSError, CatalogReadError):
+            pass  # lost a race with another compaction, or a hiccup: done next time
+
+    def wait_for_maintenance(self, timeout: float = 60.0) -> bool:
+        """Wait for this store's background compaction; False if still running."""
+        worker = self._open.worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
+
     def _compact_if_many_files(self, table: str, delta: DeltaTable) -> None:
         """Compact small files and checkpoint once there are many (caller holds the lock)."""
         limit = self.auto_compact_files
@@ -224,6 +328,45 @@ class CatalogStore:
             # are committed either way (never raise: the caller would commit them again);
             # the table is reopened from the log next time, and compacted then.
             self._open.tables.pop(table, None)
+
+    def append_in_order(self, stages: Sequence[Mapping[str, pa.Table]]) -> None:
+        """Append to several tables, one commit each, stage after stage: every commit
+        of a stage is made before any of the next (readers may rely on that order).
+
+        The data files of all stages are written first, in parallel; then each stage's
+        log entries, in parallel within a stage. A table that cannot be written so
+        (or any failure there) goes through ``append``, with its retries, in order.
+
+        Raises:
+            CatalogCommitError: the first commit that failed.
+        """
+        stages = [{t: r.cast(TABLES[t].schema) for t, r in s.items() if r.num_rows} for s in stages]
+        logs = {t: self.log(t) for stage in stages for t in stage}
+        if any(log is None for log in logs.values()):
+            for stage in stages:
+                self.append_together(stage)
+            return
+        flat = [(t, r) for stage in stages for t, r in stage.items()]
+        pool = self.executor()
+        try:
+            staged = dict(
+                zip(
+                    [t for t, _ in flat],
+                    pool.map(lambda item: logs[item[0]].stage(item[1]), flat),  # type: ignore[union-attr]
+                    strict=True,
+                )
+            )
+        except OSError:
+            for stage in stages:
+                self.append_together(stage)  # retried one by one, data files written again
+            return
+        for stage in stages:
+            futures = {t: pool.submit(staged[t].log.commit, staged[t]) for t in stage}
+            for table, future in futures.items():
+                if future.exception() is not None:
+                    self.append(table, stage[table])  # retried, data file written again
+                else:
+                    self._maintain_if_due(table, staged[table].log)
 
     def append_together(self, rows: Mapping[str, pa.Table]) -> None:
         """Append to several tables at once, one commit each, in parallel threads.

@@ -272,17 +272,35 @@ def _ingest_batch(
             _tick(progress)
         else:
             prepared.append(item)
-
+    if not prepared:
+        return
     try:
-        # Two tables, two lookups: each brings its table up to date first, in parallel.
-        knowing = pool.submit(_known_checksums, site, [p.dataset_id for p in prepared])
-        held = _held_under_other_runs(site, prepared, dataset_type)
-        known = knowing.result()
-    except CatalogError as exc:
+        # One look at each table's log for the whole batch (see CatalogIndex.batch).
+        with site.index.batch():
+            _ingest_known(site, pool, prepared, dataset_type, run, report, progress, inputs)
+    except CatalogError as exc:  # the lookups failed: nothing was uploaded
         report.results.extend(p.result("failed", INGEST, f"catalog: {exc}") for p in prepared)
         for _ in prepared:
             _tick(progress)
-        return
+
+
+def _ingest_known(
+    site: Site,
+    pool: ThreadPoolExecutor,
+    prepared: list[_Prepared],
+    dataset_type: str,
+    run: str,
+    report: IngestReport,
+    progress: Progress | None,
+    inputs: Mapping[str, str],
+) -> None:
+    """The batch once the catalog is up to date: upload, compare, commit.
+
+    Raises:
+        CatalogError: only from the lookups, before anything is uploaded.
+    """
+    known = _known_checksums(site, [p.dataset_id for p in prepared])
+    held = _held_under_other_runs(site, prepared, dataset_type)
     # A file whose id is new is uploaded at once; one whose id is known (in the catalog,
     # or earlier in this batch) is hashed and compared instead: skipped or a conflict.
     fresh: dict[str, _Prepared] = {}
@@ -617,7 +635,7 @@ def _drop_catalogued_meanwhile(
     if not adopted:
         return stored
     try:
-        now_known = _known_checksums(site, sorted(adopted))
+        now_known = site.index.present_checksums(sorted(adopted), follow=True)
     except CatalogError:
         return stored
     kept: list[_Prepared] = []
@@ -658,20 +676,22 @@ def _commit(
         for p in items
         for input_id, role in inputs.items()
     ]
-    # These three do not depend on each other; the locations that make the batch
-    # visible are committed only once all of them are.
-    site.store.append_together(
-        {
-            "exposures": exposure_rows,
-            "datasets": to_arrow(datasets, DatasetRecord),
-            "provenance": to_arrow(provenance, ProvenanceRecord),
-        }
-    )
     locations = [
         LocationRecord(p.dataset_id, p.key, p.size, p.checksum, p.path.name, "present", now)
         for p in items
     ]
-    site.store.append("locations", to_arrow(locations, LocationRecord))
+    # The first three do not depend on each other; the locations that make the batch
+    # visible are committed only once all of them are.
+    site.store.append_in_order(
+        [
+            {
+                "exposures": exposure_rows,
+                "datasets": to_arrow(datasets, DatasetRecord),
+                "provenance": to_arrow(provenance, ProvenanceRecord),
+            },
+            {"locations": to_arrow(locations, LocationRecord)},
+        ]
+    )
 
 
 def _dataset_record(

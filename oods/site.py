@@ -14,6 +14,7 @@ from catalog import CatalogStore, Corrections, Snapshot, load_corrections
 from catalog.index import CatalogIndex
 
 from . import _s3
+from .catalog_objects import BucketObjects
 from .config import SERVER_STATE, SiteConfig, load_config
 from .errors import ConfigError, SiteNotFound, SiteUnavailable, StorageError
 
@@ -29,7 +30,9 @@ class Site:
     def __init__(self, config: SiteConfig) -> None:
         self.config = config
         self.s3: Any = _s3.make_client(config)
-        self.store = CatalogStore(config.catalog_root, config.storage_options())
+        self.store = CatalogStore(
+            config.catalog_root, config.storage_options(), objects=BucketObjects(config, self.s3)
+        )
         #: What ingest looks up before committing, followed from the log (see
         #: ``catalog.index``): keep one Site open to write a stream of files cheaply.
         self.index = CatalogIndex(self.store)
