@@ -1,8 +1,9 @@
 """``oods serve``: ingest files as they land, one micro-batch per catalog commit.
 
-The main loop polls the landing folder (see ``oods.landing``), gathers the files that
-became complete into a batch, and hands the batch to ``oods.ingest`` in one call: one
-exposure's files, arriving together, cost one catalog commit; a lone file waits at
+The main loop polls the landing folder (see ``oods.landing``; a file closed by its
+writer wakes it at once), gathers the files that became complete into a batch, and
+hands the batch to ``oods.ingest`` in one call: one exposure's files, arriving
+together, cost one catalog commit; a lone file waits at
 most ``max_wait`` (or until a poll finds nothing new). After the batch's commit, one
 ``arrivals`` row per file is committed, and only then is the file removed (or moved to
 ``done``) - or moved to ``failed`` if it was rejected. A crash anywhere leaves the file
@@ -177,10 +178,12 @@ def serve(
     )
     if on_ready is not None:
         on_ready(server.port if server else None)
+    service.watcher.start_events()
     try:
         service.run()
     finally:
         stop.set()
+        service.watcher.stop_events()
         for thread in threads:
             thread.join(timeout=60)  # a compaction in flight finishes its commit
         if server is not None:
@@ -230,7 +233,8 @@ class _Service:
                 if pending:
                     continue
             self._check_incomplete()
-            self.stop.wait(self.config.poll_interval)
+            if not self.stop.is_set():
+                self.watcher.wait(self.config.poll_interval)  # or less: a file closed
 
     def _commit(self, batch: list[Landed]) -> bool:
         """Ingest ``batch`` and record its arrivals; False (files kept) if it failed."""

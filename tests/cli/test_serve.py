@@ -209,6 +209,22 @@ def test_file_still_being_written_is_not_ingested_early(
     assert service.stop()[0] == 0
 
 
+def test_a_closed_or_renamed_file_is_taken_at_once_without_waiting_to_settle(
+    site: Site, config: Path, night: list[Path], tmp_path: Path, services: list[Serve]
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    service = Serve(config, landing, "--settle", "120")  # polling alone would wait 2 min
+    services.append(service)
+    started = time.monotonic()
+    (landing / night[0].name).write_bytes(night[0].read_bytes())  # written, then closed
+    drop(night[1:2], landing)  # written under a temporary name, then renamed into place
+    wait_for(lambda: not any(landing.iterdir()), 60, service.stderr)
+    assert time.monotonic() - started < 60  # not the 120 s settle
+    assert count(site, "SELECT count(*) FROM arrivals WHERE status = 'ingested'") == 2
+    assert service.stop()[0] == 0
+
+
 def test_sigterm_mid_batch_then_restart_ingests_everything_exactly_once(
     site: Site, config: Path, night: list[Path], tmp_path: Path, services: list[Serve]
 ) -> None:
