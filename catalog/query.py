@@ -5,7 +5,9 @@ queries are answered from memory in milliseconds; ``refresh()`` moves it to the 
 commit, reloading only the tables that changed. Each table ``T`` holds its current rows,
 ``T_history`` every row ever committed, and ``files`` the datasets present in the site
 with where their bytes are (datasets joined to present locations, in exposure order, so
-the commonest question, "the files of this exposure", reads no join).
+the commonest question, "the files of this exposure", reads no join). ``all_files`` is
+the same for every catalogued dataset, with its location's ``state``: a dataset whose
+bytes expired, went missing or are at another site stays known there, never in ``files``.
 
 A snapshot is read-only: ``sql()`` runs queries only (anything that would change the
 loaded tables, even a data-modifying CTE, is refused, so a tampered row cannot mislead a
@@ -23,6 +25,7 @@ from typing import Any
 import duckdb
 
 from .errors import ReadOnlyQueryError
+from .obscore import obscore_view_sql
 from .tables import TABLES, CatalogStore, TableSpec
 
 #: The table whose versions number the catalog's versions: every ingest commits it last,
@@ -143,6 +146,18 @@ class Snapshot:
             "FROM datasets d JOIN locations l USING (dataset_id) WHERE l.state = 'present' "
             "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
         )
+        # Every catalogued dataset with its latest location, whatever its state
+        # (present, expired, missing, remote …): what `oods ls --all` lists. A view:
+        # rarely asked, so a refresh does not pay for it.
+        self.connection.execute(
+            "CREATE OR REPLACE VIEW all_files AS "
+            "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.state, "
+            "l.recorded_at AS stored_at "
+            "FROM datasets d JOIN locations l USING (dataset_id) "
+            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
+        )
+        # The present raws and calibrations as IVOA ObsCore rows (see catalog.obscore).
+        self.connection.execute(obscore_view_sql(self.store.root))
 
 
 def check_read_only(connection: duckdb.DuckDBPyConnection, query: str) -> None:

@@ -249,7 +249,7 @@ def _from_toml(path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
-    extra = sorted(set(data) - {"site", "ingest", "serve"})
+    extra = sorted(set(data) - {"site", "ingest", "serve", "sites", "retention"})
     if extra:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(extra)}")
     site, ingest = data.get("site", {}), data.get("ingest", {})
@@ -280,6 +280,10 @@ SERVE_KEYS: dict[str, type | tuple[type, ...]] = {
     "staging_bucket": str,
     "staging_prefix": str,
     "staging_rescan": (int, float),
+    "reconcile_interval": (int, float),
+    "retention_interval": (int, float),
+    "sync_with": str,
+    "sync_interval": (int, float),
 }
 
 

@@ -15,6 +15,19 @@ _PRESENT = """
            physical_filter, run, key, size, checksum
     FROM files
 """
+#: Every catalogued dataset, present or not, with its location's state.
+_EVERY_STATE = """
+    SELECT dataset_id, dataset_type, instrument, day_obs, exposure, detector,
+           physical_filter, run, key, size, checksum, state
+    FROM all_files
+"""
+#: Why a known dataset cannot be read here, by the state of its latest location.
+_ABSENT_WHY = {
+    "expired": "removed by the retention policy (fetch it from the archive)",
+    "missing": "its object is gone from the bucket (ingest the file again to restore it)",
+    "remote": "its bytes are at another site",
+    "deleted": "deleted on purpose",
+}
 
 
 class DatasetNotFound(OodsError, LookupError):
@@ -41,8 +54,13 @@ def list_datasets(
     exposure: int | None = None,
     detector: int | None = None,
     limit: int | None = None,
+    every_state: bool = False,
 ) -> duckdb.DuckDBPyRelation:
-    """Present datasets matching every filter given, ordered by exposure and detector."""
+    """Present datasets matching every filter given, ordered by exposure and detector.
+
+    ``every_state`` lists every catalogued dataset instead, with a ``state`` column
+    (present, expired, missing, remote …): only present ones can be read here.
+    """
     filters = {
         "dataset_type": dataset_type,
         "instrument": instrument,
@@ -52,7 +70,8 @@ def list_datasets(
     }
     used = {k: v for k, v in filters.items() if v is not None}
     where = "".join(f" AND {column} = ${column}" for column in used)
-    query = f"SELECT * FROM ({_PRESENT}) WHERE true{where} ORDER BY exposure, detector, key"
+    source = _EVERY_STATE if every_state else _PRESENT
+    query = f"SELECT * FROM ({source}) WHERE true{where} ORDER BY exposure, detector, key"
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return site.sql(query, used or None)
@@ -89,10 +108,44 @@ def locate(
     else:
         raise DatasetNotFound("give a dataset id, or both an exposure and a detector")
     if not rows:
-        raise DatasetNotFound(f"no present {what} in this site")
+        raise DatasetNotFound(_absent(site, what, dataset_id, exposure, detector, instrument))
     if len(rows) > 1:
         raise DatasetNotFound(f"{what} is ambiguous ({len(rows)} datasets): give --instrument")
     row = rows[0]
     return Located(
         dataset_id=row[0], dataset_type=row[1], key=row[8], size=row[9], checksum=row[10]
     )
+
+
+def not_present_reason(site: Site, dataset_id: str) -> str:
+    """Why ``dataset_id`` cannot be read here: unknown, or known and expired, missing …"""
+    return _absent(site, f"dataset {dataset_id}", dataset_id, None, None, None)
+
+
+def _absent(
+    site: Site,
+    what: str,
+    dataset_id: str | None,
+    exposure: int | None,
+    detector: int | None,
+    instrument: str | None,
+) -> str:
+    """Why nothing present matched: not catalogued at all, or known but not here."""
+    if dataset_id is not None:
+        query, params = "dataset_id = $id", {"id": dataset_id}
+    else:
+        query, params = "exposure = $e AND detector = $d", {"e": exposure, "d": detector}
+        if instrument is not None:
+            query, params = query + " AND instrument = $i", {**params, "i": instrument}
+    states = sorted(
+        {
+            str(state)
+            for (state,) in site.sql(
+                f"SELECT state FROM all_files WHERE {query} AND state <> 'present'", params
+            ).fetchall()
+        }
+    )
+    if not states:
+        return f"no present {what} in this site"
+    why = "; ".join(f"{state}: {_ABSENT_WHY.get(state, state)}" for state in states)
+    return f"{what} is not present here: {why}"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _s3
-from .datasets import Located
+from .datasets import Located, not_present_reason
 from .selection import select_files
 from .site import Site
 
@@ -140,7 +140,11 @@ def get(
     root = Path(to).resolve()
     report = GetReport(dry_run=dry_run)
     for unknown in selection.unknown:
-        reason = "no present dataset with this id" + (" matches --where" if where else "")
+        reason = (
+            "no present dataset with this id matches --where"
+            if where
+            else not_present_reason(site, unknown)
+        )
         report.results.append(Fetched(unknown, unknown, None, FAILED, reason=reason))
 
     def one(located: Located) -> Fetched:

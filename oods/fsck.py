@@ -1,7 +1,9 @@
 """Check that the catalog and the bucket agree: every present dataset has its object,
-every object of the data layout has a present dataset, and (``full``) every object's
-bytes still hash to the checksum the catalog recorded. ``verify`` does only the last,
-for every present file or for a selection of them (a day, an exposure, some ids).
+every object of the data layout has a present dataset, every present object carries a
+known retention class (its ``oods-retention`` tag, which is what lifecycle rules obey),
+and (``full``) every object's bytes still hash to the checksum the catalog recorded.
+``verify`` does only the last, for every present file or for a selection of them (a
+day, an exposure, some ids).
 
 The checks only read; repairing is left to the caller (re-ingest, or a reconcile).
 """
@@ -16,7 +18,8 @@ from typing import Any
 
 from . import _s3
 from .datasets import Located
-from .errors import StorageError
+from .minio_extensions import list_tagged
+from .retention_classes import HOLD, PINNED, RetentionSettings, load_retention
 from .selection import select_files
 from .site import Site
 
@@ -25,8 +28,9 @@ Progress = Callable[[int], None]
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """One disagreement: ``kind`` is missing, orphan, size, corrupt, unreadable or unknown
-    (``verify`` was asked for a dataset id that names no present dataset)."""
+    """One disagreement: ``kind`` is missing, orphan, size, tag (no known retention
+    class), corrupt, unreadable or unknown (``verify`` was asked for a dataset id that
+    names no present dataset)."""
 
     kind: str
     key: str
@@ -55,7 +59,7 @@ class FsckReport:
         return [p for p in self.problems if p.kind == kind]
 
     def summary(self) -> dict[str, object]:
-        kinds = ("missing", "orphan", "size", "corrupt", "unreadable", "unknown")
+        kinds = ("missing", "orphan", "size", "tag", "corrupt", "unreadable", "unknown")
         return {
             "datasets": self.datasets,
             "objects": self.objects,
@@ -68,7 +72,11 @@ class FsckReport:
 
 
 def fsck(
-    site: Site, full: bool = False, workers: int | None = None, progress: Progress | None = None
+    site: Site,
+    full: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    retention: RetentionSettings | None = None,
 ) -> FsckReport:
     """Compare the site's catalog with its bucket.
 
@@ -77,6 +85,8 @@ def fsck(
         full: also read every present object and compare its SHA-256 with the catalog.
         workers: parallel reads for ``full`` (default: the site's ``workers``).
         progress: called with the number of objects verified, as they finish.
+        retention: the site's retention classes, which a present object's tag must name
+            (default: the ``[retention]`` section ``load_retention`` finds).
 
     Returns:
         An ``FsckReport``; ``ok`` when nothing disagrees.
@@ -95,19 +105,38 @@ def fsck(
             "SELECT dataset_id, key, size, checksum FROM files"
         ).fetchall()
     }
+    absent = {
+        key: (dataset_id, state)
+        for dataset_id, key, state in site.sql(
+            "SELECT dataset_id, key, state FROM all_files WHERE state <> 'present'"
+        ).fetchall()
+    }
+    classes = retention or load_retention()
+    known = {HOLD, PINNED, *classes.classes}
     report = FsckReport(datasets=len(present))
     listed: dict[str, int] = {}
-    for key, size in _list_objects(site):
+    tags: dict[str, str | None] = {}
+    for key, size, retention_class in _list_objects(site):
         listed[key] = size
+        tags[key] = retention_class
     report.objects = len(listed)
     for key, (dataset_id, size, _checksum) in present.items():
         if key not in listed:
             report.problems.append(Problem("missing", key, dataset_id, "no object in the bucket"))
-        elif listed[key] != size:
+            continue
+        if listed[key] != size:
             reason = f"object has {listed[key]} bytes, the catalog says {size}"
             report.problems.append(Problem("size", key, dataset_id, reason))
+        if tags[key] not in known:
+            report.problems.append(Problem("tag", key, dataset_id, _tag_reason(tags[key], known)))
     for key in sorted(set(listed) - set(present)):
-        report.problems.append(Problem("orphan", key, None, "no present dataset in the catalog"))
+        if key in absent:
+            dataset_id, state = absent[key]
+            reason = f"the catalog has this dataset as {state} (`oods reconcile` restores it)"
+            report.problems.append(Problem("orphan", key, dataset_id, reason))
+        else:
+            reason = "no present dataset in the catalog"
+            report.problems.append(Problem("orphan", key, None, reason))
     if full:
         checked = [
             Located(dataset_id, "", key, size, checksum)
@@ -174,17 +203,20 @@ def _verify_all(
                 progress(1)
 
 
-def _list_objects(site: Site) -> Iterator[tuple[str, int]]:
-    """Every object of the data layout (the catalog's own prefix left out)."""
+def _list_objects(site: Site) -> Iterator[tuple[str, int, str | None]]:
+    """Every object of the data layout (the catalog's own prefix left out), with its
+    retention class, from one listing that carries the tags."""
     catalog_prefix = site.config.catalog_prefix.strip("/") + "/"
-    try:
-        pages = site.s3.get_paginator("list_objects_v2").paginate(Bucket=site.bucket)
-        for page in pages:
-            for item in page.get("Contents", []):
-                if not item["Key"].startswith(catalog_prefix):
-                    yield item["Key"], int(item["Size"])
-    except _s3.TRANSPORT_ERRORS as exc:
-        raise StorageError(site.bucket, _s3.describe(exc)) from exc
+    for item in list_tagged(site.config, site.s3):
+        if not item.key.startswith(catalog_prefix):
+            yield item.key, item.size, item.tags.get(_s3.RETENTION_TAG)
+
+
+def _tag_reason(found: str | None, known: set[str]) -> str:
+    classes = ", ".join(sorted(known))
+    if found is None:
+        return f"no {_s3.RETENTION_TAG} tag; a lifecycle rule cannot see it (classes: {classes})"
+    return f"{_s3.RETENTION_TAG}={found} is not a retention class of this site ({classes})"
 
 
 def _verify(site: Site, located: Located) -> Problem | None:

@@ -30,6 +30,8 @@ from catalog import TABLES
 from catalog.errors import one_line
 from catalog.records import ArrivalRecord, to_arrow
 
+from .background import BackgroundTask
+from .deletion_events import start_deletion_listener
 from .errors import ConfigError
 from .ingest import FileResult, ingest
 from .landing import Landed, LandingWatcher, move_beside
@@ -43,19 +45,6 @@ log = logging.getLogger("oods.serve")
 ON_SUCCESS = ("delete", "move")
 #: Every LSSTCam exposure has this many detector files (science, wavefront, guider).
 LSSTCAM_DETECTORS = 205
-
-
-@dataclasses.dataclass(frozen=True)
-class BackgroundTask:
-    """A named job the service runs every ``interval`` seconds in its own thread.
-
-    The plug-in point for housekeeping: compaction now; retention, reconcile and
-    replica sync register the same way (``ServiceConfig.tasks``).
-    """
-
-    name: str
-    interval: float
-    action: Callable[[Site], object]
 
 
 def compact_all(site: Site) -> None:
@@ -88,6 +77,9 @@ class ServiceConfig:
     staging_prefix: str = ""
     staging_rescan: float = 1.0
     tasks: tuple[BackgroundTask, ...] = ()
+    #: Mark objects deleted from the bucket (by lifecycle expiry or anyone) in the
+    #: catalog as the deletion events arrive (``oods.deletion_events``).
+    deletion_events: bool = True
 
     def __post_init__(self) -> None:
         if self.on_success not in ON_SUCCESS:
@@ -179,11 +171,15 @@ def serve(
     if on_ready is not None:
         on_ready(server.port if server else None)
     service.watcher.start_events()
+    # Its own Site: it commits from its own thread.
+    deletions = start_deletion_listener(Site(site.config)) if config.deletion_events else None
     try:
         service.run()
     finally:
         stop.set()
         service.watcher.stop_events()
+        if deletions is not None:
+            deletions.stop()
         for thread in threads:
             thread.join(timeout=60)  # a compaction in flight finishes its commit
         if server is not None:

@@ -176,9 +176,9 @@ def test_make_demo_writes_its_night_under_oods_home(tmp_path: Path) -> None:
     home = tmp_path / "elsewhere"
     result = _make("demo", home, "-n")  # prints the commands, runs none
     assert result.returncode == 0, result.stderr
-    assert f'--out "{home}/night"' in result.stdout
-    assert f'ingest "{home}/night"' in result.stdout
-    assert ".oods/night" not in result.stdout
+    assert f'--out "{home}/landing"' in result.stdout  # the camera writes, serve takes
+    assert f'serve --landing "{home}/landing"' in result.stdout
+    assert ".oods/" not in result.stdout
 
 
 @pytest.mark.timeout(120)

@@ -25,12 +25,17 @@ from catalog.errors import one_line
 
 from ..errors import ConfigError, InvalidNameError, OodsError, printable
 from ._console import EXIT_CONFIG, EXIT_FAILED, EXIT_USAGE, Context, writes_site
+from .arrivals import arrivals
 from .calib import calib, provenance, put
 from .catalog import catalog_group
+from .export import export_command
 from .files import fsck_command, get, verify_command
 from .ingest import ingest, simulate
+from .obscore import obscore_command
 from .query import ls, query, url
+from .reconcile import reconcile_command
 from .records import records
+from .retention import retention_group
 from .serve import serve_command
 from .server import down, up
 from .status import credentials, status
@@ -121,7 +126,12 @@ for command in (
     get,
     verify_command,
     fsck_command,
+    reconcile_command,
     serve_command,
+    arrivals,
+    retention_group,
+    export_command,
+    obscore_command,
 ):
     main.add_command(command)
 

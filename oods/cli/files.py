@@ -11,6 +11,7 @@ import click
 
 from ..download import get as get_files
 from ..fsck import FsckReport, fsck, verify
+from ..retention_classes import load_retention
 from ..selection import select_files
 from ..site import Site
 from ._console import (
@@ -140,7 +141,8 @@ def fsck_command(obj: Context, full: bool, workers: int | None, as_json: bool) -
     """Check that the catalog and the bucket agree; changes nothing.
 
     Every present dataset must have its object, of the recorded size (missing, size),
-    and every object of the data layout a present dataset (orphan). --full also reads
+    and every object of the data layout a present dataset (orphan); a present object must
+    carry a retention class of the site's config (tag). --full also reads
     every object and compares its SHA-256 (corrupt, unreadable). One line per problem;
     exit status 1 if any.
 
@@ -153,9 +155,9 @@ def fsck_command(obj: Context, full: bool, workers: int | None, as_json: bool) -
     if full:
         ((count,),) = site.sql("SELECT count(*) FROM files").fetchall()
         with progressbar(int(count), "verifying") as advance:
-            report = fsck(site, full=True, workers=workers, progress=advance)
+            report = fsck(site, True, workers, advance, load_retention(obj.config_path))
     else:
-        report = fsck(site)
+        report = fsck(site, retention=load_retention(obj.config_path))
     checked = f"{report.datasets} datasets, {report.objects} objects"
     if full:
         checked += f", {report.verified} verified"

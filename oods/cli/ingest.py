@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..camera import prepare_night, write_paced
 from ..config import load_config
 from ..ingest import IngestReport
 from ..ingest import ingest as ingest_files
@@ -59,24 +60,53 @@ from ._console import (
 )
 @click.option("--day-obs", default=DEFAULT_DAY_OBS, show_default=True, help="Observing day.")
 @click.option(
+    "--pace",
+    type=click.FloatRange(0),
+    help="Write as a camera does: one exposure every PACE seconds (LSSTCam: 17), each "
+    "file under a .part name renamed once whole, for `oods serve` to take as it lands.",
+)
+@click.option(
+    "--spread",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="With --pace: seconds over which one exposure's files are written.",
+)
+@click.option(
     "--calibs",
     is_flag=True,
     help="Instead of raws, write the calibration walk-through's inputs for this night: "
     "masters, a candidate bias, dbb_validity.csv, fixed/ raws, fixes.csv, corrections/.",
 )
 def simulate(
-    out: Path, detectors: int, exposures: int, seed: int, size: int, day_obs: int, calibs: bool
+    out: Path,
+    detectors: int,
+    exposures: int,
+    seed: int,
+    size: int,
+    day_obs: int,
+    pace: float | None,
+    spread: float,
+    calibs: bool,
 ) -> None:
     """Write a synthetic LSSTCam night of raw FITS files.
 
     A file's bytes depend on the seed, day, exposure count and size, not on the number
-    of detectors: a smaller night of the same options is part of a bigger one.
+    of detectors: a smaller night of the same options is part of a bigger one. With
+    --pace the same files are written over time into a landing folder, as the camera
+    writes them, for `oods serve` to take as they land.
 
     \b
     Example:
       oods simulate --out night --detectors 205 --exposures 10
+      oods simulate --out landing --pace 17 --detectors 205   # LSSTCam's pace
       oods simulate --out inputs --calibs      # the same night's masters and fixes
     """
+    if calibs and pace is not None:
+        raise click.UsageError("--pace writes raws: it does not go with --calibs")
+    if pace is not None:
+        simulate_paced(out, detectors, exposures, seed, size, day_obs, pace, spread)
+        return
     if calibs:
         try:
             written = simulate_calibs(out, detectors, exposures, seed, size, day_obs)
@@ -93,6 +123,28 @@ def simulate(
         night = simulate_night(out, detectors, exposures, seed, size, day_obs, advance)
     counts = ", ".join(f"{n} {kind}" for kind, n in night.observation_types().items())
     click.echo(f"wrote {len(night.files)} files to {out} ({counts})")
+
+
+def simulate_paced(
+    out: Path,
+    detectors: int,
+    exposures: int,
+    seed: int,
+    size: int,
+    day_obs: int,
+    pace: float,
+    spread: float,
+) -> None:
+    """``oods simulate --pace``: the night written exposure by exposure, as it is taken."""
+    with progressbar(exposures, "rendering") as advance:
+        night = prepare_night(detectors, exposures, seed, size, day_obs, progress=advance)
+    with progressbar(detectors * exposures, "camera") as advance:
+        report = write_paced(out, night, pace, spread, progress=advance)
+    late = f"; at most {report.behind:.1f}s behind its pace" if report.behind >= 0.1 else ""
+    click.echo(
+        f"wrote {len(report.files)} files to {out}: {len(report.exposures)} exposures, "
+        f"one every {pace:g}s, in {report.seconds:.1f}s{late}"
+    )
 
 
 @click.command()

@@ -56,6 +56,12 @@ def query(obj: Context, sql: str, fmt: str, as_of: str | None, allow_local_files
 @click.option("--exposure", type=int, help="Exposure id, e.g. 2025041500060.")
 @click.option("--detector", type=int, help="Detector number (Butler numbering).")
 @click.option("--limit", type=int, help="At most this many rows.")
+@click.option(
+    "--all",
+    "every_state",
+    is_flag=True,
+    help="Also datasets whose bytes are not here (expired, missing, remote), with state.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_context
 def ls(
@@ -66,13 +72,15 @@ def ls(
     exposure: int | None,
     detector: int | None,
     limit: int | None,
+    every_state: bool,
     fmt: str,
 ) -> None:
-    """List datasets present in the site.
+    """List datasets present in the site (--all: every catalogued one, with its state).
 
     \b
     Example:
       oods ls --day-obs 20250601 --detector 4
+      oods ls --all --day-obs 20250601
     """
     render(
         list_datasets(
@@ -83,6 +91,7 @@ def ls(
             exposure=exposure,
             detector=detector,
             limit=limit,
+            every_state=every_state,
         ),
         fmt,
     )

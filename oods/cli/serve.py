@@ -11,8 +11,12 @@ from typing import Any
 
 import click
 
+from ..background import BackgroundTask, plugin_task
 from ..config import load_serve_settings
 from ..errors import ConfigError
+from ..eviction import retention_task
+from ..reconcile import reconcile_task
+from ..retention_classes import load_retention
 from ..service import ServiceConfig, serve
 from ._console import Context, pass_context
 
@@ -63,9 +67,24 @@ def _option(name: str, kind: Any, help: str) -> Any:
 )
 @_option("staging_prefix", str, "Only objects under this prefix of the staging bucket.")
 @_option("staging_rescan", float, "Seconds between listings of the staging bucket. Default: 1.")
+@_option(
+    "reconcile_interval",
+    float,
+    "Seconds between reconciles of catalog and bucket (0: none). Default: 3600.",
+)
+@_option(
+    "retention_interval",
+    float,
+    "Seconds between capacity checks, evicting past the high-water mark (0: none). Default: 300.",
+)
+@_option("sync_with", str, "A site of [sites.NAME] to replica-sync with in the background.")
+@_option("sync_interval", float, "Seconds between replica syncs (with --sync-with). Default: 300.")
 @click.option("--no-metrics", is_flag=True, help="Serve no /metrics and /healthz.")
+@click.option(
+    "--no-deletion-events", is_flag=True, help="Do not follow the bucket's deletion events."
+)
 @pass_context
-def serve_command(obj: Context, no_metrics: bool, **options: Any) -> None:
+def serve_command(obj: Context, no_metrics: bool, no_deletion_events: bool, **options: Any) -> None:
     """Ingest files as they land in a folder, until SIGTERM or Ctrl-C.
 
     Each file is ingested once complete (unchanged for --settle seconds), files
@@ -87,6 +106,8 @@ def serve_command(obj: Context, no_metrics: bool, **options: Any) -> None:
             settings[name] = Path(settings[name])
     if no_metrics:
         settings["metrics_port"] = None
+    settings["tasks"] = _tasks(obj.config_path, settings)
+    settings["deletion_events"] = not no_deletion_events
     try:
         config = ServiceConfig(**settings)
     except TypeError as exc:
@@ -109,3 +130,23 @@ def serve_command(obj: Context, no_metrics: bool, **options: Any) -> None:
     report = serve(obj.site, config, stop)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.files.items())) or "no files"
     click.echo(f"stopped: {report.batches} batches, {counts}")
+
+
+def _tasks(config_path: Path | None, settings: dict[str, Any]) -> tuple[BackgroundTask, ...]:
+    """Reconcile, retention and replica sync as background tasks, from the settings
+    (taken out of them: they are not ``ServiceConfig`` fields)."""
+    reconcile = float(settings.pop("reconcile_interval", 3600.0))
+    retention = float(settings.pop("retention_interval", 300.0))
+    sync_with = settings.pop("sync_with", None)
+    sync = float(settings.pop("sync_interval", 300.0))
+    for name, value in (("reconcile", reconcile), ("retention", retention), ("sync", sync)):
+        if value < 0:
+            raise ConfigError(f"serve: {name}_interval must be 0 (none) or more seconds")
+    tasks: list[BackgroundTask] = []
+    if reconcile:
+        tasks.append(reconcile_task(reconcile))
+    if retention:
+        tasks.append(retention_task(retention, load_retention(config_path)))
+    if sync_with is not None and sync:
+        tasks.append(plugin_task("replica", sync_with, config_path, sync))
+    return tuple(tasks)

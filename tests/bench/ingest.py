@@ -27,9 +27,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
-import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -56,6 +53,7 @@ from oods import _s3 as site_s3  # noqa: E402  (the site's own boto3 client fact
 from oods.datasets import list_datasets  # noqa: E402
 from oods.keys import raw_key  # noqa: E402
 from oods.simulate import simulate_night  # noqa: E402
+from tests.bench.run_info import command_line, finished, header, machine  # noqa: E402
 
 MB = 1e6
 RUN = "LSSTCam/raw/all"
@@ -593,26 +591,6 @@ def render(figures: Sequence[Figure]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> dict[str, Any]:
-    import boto3
-    import deltalake
-    import duckdb
-
-    return {
-        "nproc": os.cpu_count(),
-        "loadavg": os.getloadavg(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": {
-            "boto3": boto3.__version__,
-            "deltalake": deltalake.__version__,
-            "duckdb": duckdb.__version__,
-            "pyarrow": pa.__version__,
-        },
-    }
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -649,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = dataclasses.replace(scale, large_detectors=args.large_files)
     repeats = args.repeats or (1 if args.quick else 3)
     parts = args.only or ["small", "large", "catalog"]
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    command = command_line()
     info = machine()
     workers = args.workers or SiteConfig.__dataclass_fields__["workers"].default
 
@@ -669,26 +647,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
         finally:
             server.stop()
-    info["loadavg_end"] = os.getloadavg()
+    finished(info)
 
-    print(f"command: {command}")
-    print(
-        f"machine: nproc={info['nproc']} ({info['platform']}, Python {info['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-        + ")"
-    )
+    print("\n".join(header(command, info)))
     print(
         f"settings: workers={workers}, repeats={repeats} (median reported), "
         f"{'quick' if args.quick else 'full'} scale; took {elapsed:.0f} s"
-    )
-    start_load, end_load = info["loadavg"][0], info["loadavg_end"][0]
-    print(
-        f"load average (1 min): {start_load:.2f} at start, {end_load:.2f} at end"
-        + (
-            "  -- other processes shared the CPUs: expect noise"
-            if max(start_load, end_load) > 0.5 * (info["nproc"] or 1)
-            else ""
-        )
     )
     print()
     print(render(bench.figures))

@@ -28,17 +28,13 @@ import argparse
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
-import shlex
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
@@ -48,6 +44,7 @@ from infra.minio_server import MinioServer  # noqa: E402
 from oods import Site, SiteConfig, ingest  # noqa: E402
 from oods import _s3 as site_s3  # noqa: E402  (the site's own boto3 client factory)
 from oods.simulate import simulate_night  # noqa: E402
+from tests.bench.run_info import command_line, finished, header, machine  # noqa: E402
 
 DETECTORS = 205
 PIXELS = 16
@@ -55,26 +52,6 @@ PIXELS = 16
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def machine() -> dict[str, Any]:
-    import boto3
-    import deltalake
-    import duckdb
-    import pyarrow as pa
-
-    return {
-        "nproc": os.cpu_count(),
-        "loadavg": os.getloadavg(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": {
-            "boto3": boto3.__version__,
-            "deltalake": deltalake.__version__,
-            "duckdb": duckdb.__version__,
-            "pyarrow": pa.__version__,
-        },
-    }
 
 
 def config(server: MinioServer, bucket: str) -> SiteConfig:
@@ -143,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         points = [10, 100] if args.quick else [10, 100, 1000] + ([10_000] if args.full else [])
     repeats = args.repeats or (3 if args.quick else 5)
     total = points[-1] + repeats
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    command = command_line()
     info = machine()
 
     with tempfile.TemporaryDirectory(prefix="oods-stream-") as tmp:
@@ -173,28 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
         finally:
             server.stop()
-    info["loadavg_end"] = os.getloadavg()
+    finished(info)
 
     put_ms = statistics.median(baseline) * 1e3
     at = {n: statistics.median(costs[n : n + repeats]) * 1e3 for n in points}
     first, last = at[points[0]], at[points[-1]]
     rate = len(costs) / elapsed
 
-    print(f"command: {command}")
-    print(
-        f"machine: nproc={info['nproc']} ({info['platform']}, Python {info['python']}; "
-        + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
-        + ")"
-    )
-    start_load, end_load = info["loadavg"][0], info["loadavg_end"][0]
-    print(
-        f"load average (1 min): {start_load:.2f} at start, {end_load:.2f} at end"
-        + (
-            "  -- other processes shared the CPUs: expect noise"
-            if max(start_load, end_load) > 0.5 * (info["nproc"] or 1)
-            else ""
-        )
-    )
+    print("\n".join(header(command, info)))
     print(
         f"settings: {len(files)} single-file calls on one Site, median of {repeats} calls "
         f"per point; took {elapsed:.0f} s"

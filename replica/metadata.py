@@ -1,0 +1,111 @@
+"""``sync-metadata`` and ``fetch``: know every archived dataset here, bring bytes on demand.
+
+``sync_metadata`` copies the other site's current catalog rows that this site lacks
+(datasets, exposures, provenance, certifications: corrections included, since a
+correction is a newer row), and gives each dataset this site has never had a location
+row for a ``remote`` one: known, queryable (``oods ls --all``), bytes elsewhere.
+``fetch`` then copies the bytes of chosen datasets, which become ``present``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from catalog.tables import TABLES
+from oods import Site
+from oods.location_states import REMOTE
+
+from .plan import plan_transfers
+from .pull import CACHE, check_retention_class, select_datasets
+from .replicate import Progress, ReplicaReport, replicate
+from .rows import copy_catalog_rows
+
+
+@dataclasses.dataclass(frozen=True)
+class MetadataReport:
+    """What one ``sync_metadata`` wrote here."""
+
+    source: str
+    rows: int  # catalog rows (datasets, exposures, provenance, certifications)
+    remote: int  # new datasets, located ``remote``
+    seconds: float
+    notes: tuple[str, ...] = ()  # columns dropped or defaulted (schemas differ)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def sync_metadata(local: Site, remote: Site) -> MetadataReport:
+    """Copy ``remote``'s catalog rows that ``local`` lacks, and mark its datasets
+    unknown here ``remote``. A second run with nothing new writes nothing."""
+    started = time.perf_counter()
+    remote.refresh()
+    # Brings local's snapshot up to date first; its locations do not change here.
+    copied = copy_catalog_rows(remote, local, None)
+    rows = copied.rows
+    located = local.sql("SELECT DISTINCT dataset_id FROM locations_history").to_arrow_table()
+    unknown = _remote_locations(remote, located)
+    if unknown.num_rows:
+        local.store.append("locations", unknown)
+    # No local.refresh() here: reloading 10^6 rows would double the cost, and every
+    # reader of this module plans from a refreshed snapshot (``site.refresh()`` to see).
+    seconds = time.perf_counter() - started
+    return MetadataReport(remote.bucket, rows, unknown.num_rows, seconds, copied.notes)
+
+
+def fetch(
+    local: Site,
+    remote: Site,
+    dataset_ids: Sequence[str] = (),
+    where: str | None = None,
+    retention: str = CACHE,
+    progress: Progress | None = None,
+) -> ReplicaReport:
+    """Copy here the bytes of ``dataset_ids`` (and of ``remote``'s datasets matching
+    ``where``) that this site does not hold; ids ``remote`` does not hold are failures,
+    one line each."""
+    check_retention_class(retention)
+    wanted = list(dict.fromkeys(dataset_ids))
+    if where is not None:
+        wanted.extend(i for i in select_datasets(remote, where) if i not in set(wanted))
+    plan = plan_transfers(remote, local, "f.dataset_id IN (SELECT unnest(?))", [wanted])
+    report = replicate(remote, local, plan, retention, progress)
+    held_there = {
+        row[0]
+        for row in remote.sql(
+            "SELECT dataset_id FROM files WHERE dataset_id IN (SELECT unnest(?))", params=[wanted]
+        ).fetchall()
+    }
+    report.unavailable = [i for i in wanted if i not in held_there]
+    return report
+
+
+def _remote_locations(remote: Site, located: pa.Table) -> pa.Table:
+    """``remote`` location rows for the datasets ``remote`` holds that have no
+    location row here (ids compared first: a re-sync with nothing new stops there)."""
+    ids = remote.sql("SELECT dataset_id FROM files").to_arrow_table()
+    connection = duckdb.connect()
+    try:
+        connection.register("ids", ids)
+        connection.register("located", located)
+        new = "SELECT dataset_id FROM ids ANTI JOIN located USING (dataset_id)"
+        if not connection.sql(f"SELECT count(*) FROM ({new})").fetchall()[0][0]:
+            return TABLES["locations"].schema.empty_table()
+        there = remote.sql("SELECT dataset_id, key, size, checksum, file_name FROM files")
+        connection.register("there", there.to_arrow_table())
+        # Built in Arrow, not as Python objects: this is 10^6 rows for a whole archive.
+        rows = connection.sql(
+            "SELECT t.*, $state AS state, $now AS recorded_at "
+            "FROM there t ANTI JOIN located l USING (dataset_id)",
+            params={"state": REMOTE, "now": dt.datetime.now(dt.UTC)},
+        ).to_arrow_table()
+    finally:
+        connection.close()
+    return rows.cast(TABLES["locations"].schema)

@@ -1,0 +1,179 @@
+"""Copy one object between two sites' buckets, verified against the catalog's checksum.
+
+The bytes stream GET -> PUT through this process (the sites are different servers, so
+no server-side copy); their SHA-256 is taken as they pass and must equal the source
+catalog's checksum before the copy counts. Small objects go in one create-only PUT that
+the destination server checks against that SHA-256; large ones go multipart and a
+mismatch removes what was written. An object already at the key is never overwritten:
+it is adopted if its bytes hash to the checksum (left by an interrupted run), else the
+transfer fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+from typing import Any
+
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+
+from oods import Site
+from oods._s3 import RETENTION_TAG, TRANSPORT_ERRORS, describe, error_code
+
+from .plan import Transfer
+
+#: Objects above this size are sent multipart, streamed, in parts of this size.
+MULTIPART_THRESHOLD = 64 * 2**20
+_CHUNK = 1 << 20
+
+#: Errors that mean the other server is not there at all (stop trying the rest).
+UNREACHABLE = (
+    botocore.exceptions.ConnectionError,  # refused, reset, connect timeout
+    botocore.exceptions.ReadTimeoutError,
+    ConnectionError,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Copied:
+    """One transfer's outcome: ``copied``, ``adopted`` (already there, verified) or
+    ``failed`` with a one-line ``reason``; ``unreachable`` when a server did not answer."""
+
+    transfer: Transfer
+    status: str
+    reason: str | None = None
+    unreachable: bool = False
+
+
+class _Hashing:
+    """A read-only stream that hashes what it hands out (for the multipart upload)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size if size is not None and size >= 0 else None)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return bytes(chunk)
+
+
+def copy_object(
+    source: Site,
+    destination: Site,
+    item: Transfer,
+    retention: str,
+    multipart_threshold: int = MULTIPART_THRESHOLD,
+) -> Copied:
+    """Copy ``item``'s object from ``source`` to ``destination``, tagged ``retention``."""
+    try:
+        if item.size > multipart_threshold:  # a small PUT is create-only by itself
+            existing = _head(destination, item.key)
+            if existing is not None:
+                return _adopt(destination, item, existing)
+        response = source.s3.get_object(Bucket=source.bucket, Key=item.key)
+        metadata = {**response.get("Metadata", {}), "sha256": item.checksum}
+        metadata.setdefault("dataset-id", item.dataset_id)
+        tagging = f"{RETENTION_TAG}={retention}"
+        if item.size <= multipart_threshold:
+            return _put_small(destination, item, response["Body"], metadata, tagging)
+        return _put_large(
+            destination, item, response["Body"], metadata, tagging, multipart_threshold
+        )
+    except TRANSPORT_ERRORS as exc:
+        return Copied(item, "failed", f"storage: {describe(exc)}", isinstance(exc, UNREACHABLE))
+
+
+def _put_small(
+    destination: Site, item: Transfer, body: Any, metadata: dict[str, str], tagging: str
+) -> Copied:
+    data = body.read()
+    sha256 = hashlib.sha256(data).digest()
+    if len(data) != item.size or sha256.hex() != item.checksum:
+        return Copied(item, "failed", _corrupt_at_source(item))
+    try:
+        destination.s3.put_object(
+            Bucket=destination.bucket,
+            Key=item.key,
+            Body=data,
+            IfNoneMatch="*",
+            Metadata=metadata,
+            Tagging=tagging,
+            ChecksumSHA256=base64.b64encode(sha256).decode(),  # checked by the server
+        )
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in ("PreconditionFailed", "412"):  # a racing writer won
+            existing = _head(destination, item.key)
+            if existing is not None:
+                return _adopt(destination, item, existing)
+        raise
+    return Copied(item, "copied")
+
+
+def _put_large(
+    destination: Site,
+    item: Transfer,
+    body: Any,
+    metadata: dict[str, str],
+    tagging: str,
+    threshold: int,
+) -> Copied:
+    stream = _Hashing(body)
+    destination.s3.upload_fileobj(
+        stream,
+        destination.bucket,
+        item.key,
+        ExtraArgs={"Metadata": metadata, "Tagging": tagging},
+        Config=TransferConfig(
+            multipart_threshold=threshold, multipart_chunksize=threshold, max_concurrency=4
+        ),
+    )
+    if stream.size != item.size or stream.digest.hexdigest() != item.checksum:
+        destination.s3.delete_object(Bucket=destination.bucket, Key=item.key)
+        return Copied(item, "failed", _corrupt_at_source(item))
+    head = _head(destination, item.key)
+    if head is None or int(head.get("ContentLength", -1)) != item.size:
+        return Copied(item, "failed", f"{item.key}: size at the destination is not {item.size}")
+    return Copied(item, "copied")
+
+
+def _adopt(destination: Site, item: Transfer, head: dict[str, Any]) -> Copied:
+    """An object already holds the key: keep it only if its bytes are the dataset's."""
+    if head.get("Metadata", {}).get("dataset-id") not in (None, item.dataset_id):
+        return Copied(item, "failed", _occupied(item))
+    if int(head.get("ContentLength", -1)) != item.size:
+        return Copied(item, "failed", _occupied(item))
+    body = destination.s3.get_object(Bucket=destination.bucket, Key=item.key)["Body"]
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: body.read(_CHUNK), b""):
+        digest.update(chunk)
+    if digest.hexdigest() != item.checksum:
+        return Copied(item, "failed", _occupied(item))
+    return Copied(item, "adopted")
+
+
+def _head(site: Site, key: str) -> dict[str, Any] | None:
+    try:
+        return dict(site.s3.head_object(Bucket=site.bucket, Key=key))
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def _occupied(item: Transfer) -> str:
+    return (
+        f"{item.key}: the destination already holds other bytes under this key "
+        "(nothing overwritten)"
+    )
+
+
+def _corrupt_at_source(item: Transfer) -> str:
+    return (
+        f"{item.key}: the source's bytes do not match its catalog checksum "
+        f"{item.checksum[:12]}…; not copied (run `oods verify` at the source)"
+    )
