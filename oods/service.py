@@ -67,7 +67,7 @@ class ServiceConfig:
     failed: Path | None = None
     poll_interval: float = 0.1
     settle: float = 0.3
-    max_wait: float = 0.5
+    max_wait: float = 0.2
     max_batch: int = 1000
     metrics_port: int | None = DEFAULT_METRICS_PORT
     compact_interval: float = 600.0

@@ -35,9 +35,10 @@ def new_exposures(
     batch: dict[tuple[str, int], ExposureRecord] = {}
     for record in records:
         key = (record.instrument, record.exposure)
-        if key in batch and header_facts(batch[key]) != header_facts(record):
-            report.warnings.append(mismatch(batch[key], record))
-        batch.setdefault(key, record)
+        first = batch.setdefault(key, record)
+        # Equal records (the usual case: one exposure's files) need no closer look.
+        if record != first and header_facts(first) != header_facts(record):
+            report.warnings.append(mismatch(first, record))
     rows = site.index.exposures(batch)
     fields = [f.name for f in dataclasses.fields(ExposureRecord)]
     stored = {

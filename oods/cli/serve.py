@@ -48,7 +48,7 @@ def _option(name: str, kind: Any, help: str) -> Any:
 )
 @_option("poll_interval", float, "Seconds between polls of landing. Default: 0.1.")
 @_option("settle", float, "Seconds a file must be unmodified to count as complete. Default: 0.3.")
-@_option("max_wait", float, "Longest wait, in seconds, to gather a batch. Default: 0.5.")
+@_option("max_wait", float, "Longest wait, in seconds, to gather a batch. Default: 0.2.")
 @_option("max_batch", click.IntRange(1), "Most files per commit. Default: 1000.")
 @_option(
     "metrics_port",
