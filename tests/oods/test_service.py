@@ -17,12 +17,13 @@ import pytest
 from catalog import TABLES, CatalogStore
 from catalog.records import ArrivalRecord, to_arrow
 from infra.minio_server import MinioServer
-from oods import ConfigError, Site, SiteConfig, simulate_night
+from oods import ConfigError, Site, simulate_night
 from oods.config import load_serve_settings
 from oods.landing import LandingWatcher, move_beside
 from oods.metrics import ServiceMetrics
 from oods.service import ArrivalSequencer, BackgroundTask, ServiceConfig, ServiceReport, serve
 from oods.staging import landing_name
+from tests.conftest import site_config
 
 
 @pytest.fixture
@@ -153,14 +154,7 @@ def test_server_down_keeps_files_in_landing_until_it_is_back(
     """Fault: the MinIO process is stopped while the service runs, then restarted."""
     server = MinioServer(tmp_path / "own").start()
     try:
-        site = Site.open(
-            SiteConfig(
-                endpoint=server.endpoint,
-                access_key=server.access_key,
-                secret_key=server.secret_key,
-                bucket="outage",
-            )
-        )
+        site = Site.open(site_config(server, "outage"))
         landing = tmp_path / "landing"
         landing.mkdir()
         service = Running(site, quick(landing))

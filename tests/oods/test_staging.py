@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from infra.minio_server import MinioServer
-from oods import Site, SiteConfig, StorageError, simulate_night
+from oods import Site, StorageError, simulate_night
 from oods.bucket_notifications import NotificationStream
 from oods.staging import StagingWatcher
+from tests.conftest import site_config
 from tests.oods.test_service import Running, quick, wait_for
 
 #: Of a burst of 16 objects (~16 KB of events) the pinned build holds back at most ~6.
@@ -226,14 +227,7 @@ def test_the_listener_survives_a_minio_outage(
     the listener reconnects (with backoff) and notifications flow again."""
     server = MinioServer(tmp_path / "own").start()
     try:
-        site = Site.open(
-            SiteConfig(
-                endpoint=server.endpoint,
-                access_key=server.access_key,
-                secret_key=server.secret_key,
-                bucket="outage",
-            )
-        )
+        site = Site.open(site_config(server, "outage"))
         site.s3.create_bucket(Bucket="outage-stage")
         landing = tmp_path / "landing"
         watcher = StagingWatcher(site, "outage-stage", "", landing, rescan=600.0, stop=stop)
