@@ -40,9 +40,7 @@ class BucketObjects:
     """``get`` / ``put`` / ``put_if_absent`` on one bucket. Picklable: a copy in another
     process makes its own connections."""
 
-    def __init__(self, config: SiteConfig, client: Any | None = None) -> None:
-        # ``client`` (the site's boto3 client) is accepted for callers that pass it;
-        # these calls do not need it.
+    def __init__(self, config: SiteConfig) -> None:
         self.config = config
         self.bucket = config.bucket
         self._credentials = Credentials(config.access_key, config.secret_key)

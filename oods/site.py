@@ -31,7 +31,7 @@ class Site:
         self.config = config
         self.s3: Any = _s3.make_client(config)
         self.store = CatalogStore(
-            config.catalog_root, config.storage_options(), objects=BucketObjects(config, self.s3)
+            config.catalog_root, config.storage_options(), objects=BucketObjects(config)
         )
         #: What ingest looks up before committing, followed from the log (see
         #: ``catalog.index``): keep one Site open to write a stream of files cheaply.

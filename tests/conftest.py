@@ -24,6 +24,22 @@ def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def fast_scanner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
+    """A server whose lifecycle scanner cycles in about a second (its own drive)."""
+    server = MinioServer(
+        tmp_path_factory.mktemp("scanner") / "data", extra_env={"MINIO_SCANNER_SPEED": "fastest"}
+    ).start()
+    yield server
+    server.stop()
+
+
+def on_drive(server: MinioServer, bucket: str, key: str) -> bool:
+    """Whether the object is still on the server's drive: no S3 read, which would expire
+    an overdue object itself and hide whether the scanner did."""
+    return (server.data_dir / bucket / key / "xl.meta").exists()
+
+
 def site_config(server: MinioServer, bucket: str, **fields: object) -> SiteConfig:
     return SiteConfig(
         endpoint=server.endpoint,

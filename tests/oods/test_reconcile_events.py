@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from infra.minio_server import MinioServer
 from oods import Site, ingest
@@ -20,7 +17,7 @@ from oods.deletion_events import DeletionListener, apply_removals, removal_of
 from oods.fsck import fsck
 from oods.location_states import latest_locations
 from oods.reconcile import reconcile
-from tests.conftest import site_config
+from tests.conftest import on_drive, site_config
 
 PATIENCE = 90.0
 
@@ -85,20 +82,6 @@ def test_a_lifecycle_removal_is_expired_and_a_noop_is_ignored(site: Site, night:
     assert (states[first], states[second], states[third]) == ("expired", "missing", "present")
 
 
-@pytest.fixture(scope="module")
-def fast_scanner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
-    server = MinioServer(
-        tmp_path_factory.mktemp("scanner") / "data", extra_env={"MINIO_SCANNER_SPEED": "fastest"}
-    ).start()
-    yield server
-    server.stop()
-
-
-def _on_drive(server: MinioServer, bucket: str, key: str) -> bool:
-    """Whether the object is still on the drive: no S3 read, which would expire it."""
-    return (server.data_dir / bucket / key / "xl.meta").exists()
-
-
 def test_the_scanners_expiry_reaches_the_catalog_as_expired(
     fast_scanner: MinioServer, night: Path
 ) -> None:
@@ -138,6 +121,6 @@ def test_the_scanners_expiry_reaches_the_catalog_as_expired(
         expired = {key for key, state in states.items() if state == "expired"}
         assert len(expired) >= 5, (listener.marked, listener.last_error)
         assert expired <= set(doomed)
-        assert not any(_on_drive(fast_scanner, site.bucket, key) for key in expired)
+        assert not any(on_drive(fast_scanner, site.bucket, key) for key in expired)
         assert all(states[key] == "present" for key in kept)
-        assert all(_on_drive(fast_scanner, site.bucket, key) for key in kept)
+        assert all(on_drive(fast_scanner, site.bucket, key) for key in kept)

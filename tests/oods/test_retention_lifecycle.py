@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from infra.minio_server import MinioServer
 from oods import Site, ingest
@@ -21,23 +18,9 @@ from oods.lifecycle import apply_lifecycle, bucket_rules, describe_rule, expecte
 from oods.retention import pin
 from oods.retention_classes import RetentionSettings
 from oods.retention_tags import set_object_tags
-from tests.conftest import site_config
+from tests.conftest import on_drive, site_config
 
 PATIENCE = 120.0  # seconds for the scanner to reach an overdue object
-
-
-@pytest.fixture(scope="module")
-def fast_scanner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
-    server = MinioServer(
-        tmp_path_factory.mktemp("scanner") / "data", extra_env={"MINIO_SCANNER_SPEED": "fastest"}
-    ).start()
-    yield server
-    server.stop()
-
-
-def on_drive(server: MinioServer, bucket: str, key: str) -> bool:
-    """Whether the object is still on the server's drive (no S3 call, so no expiry)."""
-    return (server.data_dir / bucket / key / "xl.meta").exists()
 
 
 def wait_until_gone(server: MinioServer, bucket: str, keys: list[str]) -> float:
