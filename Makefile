@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test minio lint bench clean-demo
+.PHONY: demo test minio lint bench clean-demo chromium
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -57,7 +57,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: minio lint
+# The status page's tests (tests/web) drive headless Chromium: Debian's package, once.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends chromium; }
+
+test: minio lint chromium
 	$(BIN)/pytest -q
 
 bench: minio

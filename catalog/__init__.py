@@ -36,6 +36,7 @@ from .provenance import input_closure, record_provenance
 from .query import Snapshot
 from .record_corrections import (
     CORRECTABLE_FIELDS,
+    RAW_COLUMNS,
     RAW_FIELDS,
     FieldChange,
     RecordCorrection,
@@ -56,12 +57,14 @@ from .records import (
     arrow_schema,
     to_arrow,
 )
+from .schema_versions import SchemaVersionError
 from .tables import TABLES, CatalogStore, TableSpec
 from .translators.corrections import Corrections, load_corrections
 
 __all__ = [
     "CORRECTABLE_FIELDS",
     "FILTER_CALIBRATIONS",
+    "RAW_COLUMNS",
     "RAW_FIELDS",
     "TABLES",
     "CalibrationMatch",
@@ -92,6 +95,7 @@ __all__ = [
     "RecordsReport",
     "Rejected",
     "RejectedRow",
+    "SchemaVersionError",
     "Snapshot",
     "TableSpec",
     "Translation",

@@ -438,7 +438,7 @@ def _datasets(store: CatalogStore, ids: set[str]) -> dict[str, dict[str, object]
     rows = store.scan(
         "datasets",
         pc.field("dataset_id").isin(sorted(ids)),
-        ["dataset_id", "dataset_type", "instrument", "detector", "physical_filter"],
+        ["dataset_id", "dataset_type", "instrument", "detector", "dataset_filter"],
     )
     return {str(row["dataset_id"]): row for row in rows.to_pylist()}
 
@@ -468,7 +468,7 @@ def _record(
         dataset_type=str(found["dataset_type"]),
         instrument=str(found["instrument"]),
         detector=found["detector"],  # type: ignore[arg-type]
-        physical_filter=found["physical_filter"],  # type: ignore[arg-type]
+        physical_filter=found["dataset_filter"],  # type: ignore[arg-type]
         dataset_id=request.dataset_id,
         valid_begin=begin,
         valid_end=end,

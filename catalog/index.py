@@ -28,7 +28,7 @@ from deltalake.fs import DeltaStorageHandler
 
 from .append_log import LogReader, TableLog
 from .errors import CatalogReadError
-from .record_corrections import RAW_FIELDS
+from .record_corrections import RAW_COLUMNS
 from .tables import TABLES, CatalogStore
 
 #: A raw's identity in the "one raw, one dataset" check.
@@ -159,7 +159,7 @@ class CatalogIndex:
                 "recorded_at",
                 "corrected_fields",
                 "correction",
-                *RAW_FIELDS,
+                *RAW_COLUMNS.values(),
             ],
         )
         self._exposures = TableTail(store, "exposures", TABLES["exposures"].schema.names)

@@ -4,7 +4,7 @@ For each raw and each requested dataset type, the answer is the calibration cert
 in the first collection of the list that has one valid at the raw's observation time
 (``exposures.datetime_begin``), for the raw's instrument, detector and physical filter
 (a calibration without a detector or filter applies to all). The filter is the raw's
-own (``datasets.physical_filter``), so a correction of some detectors' filter (``oods
+own (``datasets.dataset_filter``), so a correction of some detectors' filter (``oods
 records update``) changes which flat those raws get. The bulk form answers a
 whole exposure or night in one DuckDB query, which is what processing uses; the single
 form is a small flat query (planned in about a millisecond) built from the same SQL
@@ -60,7 +60,7 @@ _WITH_KEY = "LEFT JOIN locations l ON l.dataset_id = c.calibration_id AND l.stat
 _BULK = f"""
 WITH raws AS (
     SELECT d.dataset_id AS raw_id, d.instrument, d.exposure, d.detector,
-           d.physical_filter, e.datetime_begin AS observed_at
+           d.dataset_filter AS physical_filter, e.datetime_begin AS observed_at
     FROM datasets d JOIN exposures e ON e.instrument = d.instrument AND e.exposure = d.exposure
     WHERE {{raw_filter}}
 ),
@@ -117,7 +117,7 @@ ORDER BY {_PREFERENCE.format(any_detector="c.detector IS NULL", calib_filter="c.
 """
 
 _RAW_FACTS = """
-    SELECT d.dataset_id, d.instrument, d.detector, d.physical_filter, e.datetime_begin
+    SELECT d.dataset_id, d.instrument, d.detector, d.dataset_filter, e.datetime_begin
     FROM datasets d JOIN exposures e ON e.instrument = d.instrument AND e.exposure = d.exposure
     WHERE {raw_filter}
 """

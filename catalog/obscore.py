@@ -110,7 +110,7 @@ def objects_url(catalog_root: str) -> str:
 def obscore_view_sql(catalog_root: str) -> str:
     """``CREATE OR REPLACE VIEW obscore`` over the snapshot's ``files`` and ``exposures``."""
     base = objects_url(catalog_root).replace("'", "''")
-    band = BAND_SQL.format(f="f.physical_filter")
+    band = BAND_SQL.format(f="f.dataset_filter")
     return f"""CREATE OR REPLACE VIEW obscore AS
 SELECT
     'image' AS dataproduct_type,
@@ -134,8 +134,8 @@ SELECT
     e.exposure_time AS t_exptime,
     e.exposure_time AS t_resolution,
     CAST(NULL AS BIGINT) AS t_xel,
-    {_band_range("band", 0)} AS em_min,
-    {_band_range("band", 1)} AS em_max,
+    {_band_range("f.band", 0)} AS em_min,
+    {_band_range("f.band", 1)} AS em_max,
     CAST(NULL AS DOUBLE) AS em_res_power,
     CAST(NULL AS BIGINT) AS em_xel,
     'phot.count' AS o_ucd,
@@ -144,14 +144,14 @@ SELECT
     CASE f.instrument WHEN 'LATISS' THEN 'Rubin:1.2m' ELSE 'Rubin:Simonyi' END
         AS facility_name,
     f.instrument AS instrument_name,
-    band AS em_filter_name,
+    f.band AS em_filter_name,
     f.dataset_id,
     f.dataset_type,
     f.exposure,
     f.detector,
     f.day_obs,
-    f.physical_filter,
-    band,
+    f.dataset_filter AS physical_filter,
+    f.band,
     f.key
 FROM (SELECT *, {band} AS band FROM files f) f
 LEFT JOIN exposures e ON e.instrument = f.instrument AND e.exposure = f.exposure"""

@@ -34,7 +34,7 @@ WITH RECURSIVE closure(input_id, depth) AS (
 SELECT c.input_id AS dataset_id, min(c.depth) AS depth,
        any_value(d.dataset_type) AS dataset_type, any_value(d.run) AS run,
        any_value(d.instrument) AS instrument, any_value(d.exposure) AS exposure,
-       any_value(d.detector) AS detector, any_value(d.physical_filter) AS physical_filter
+       any_value(d.detector) AS detector, any_value(d.dataset_filter) AS physical_filter
 FROM closure c LEFT JOIN datasets d ON d.dataset_id = c.input_id
 GROUP BY c.input_id
 ORDER BY depth, dataset_type, exposure, detector, dataset_id

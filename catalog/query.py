@@ -9,6 +9,10 @@ the commonest question, "the files of this exposure", reads no join). ``all_file
 the same for every catalogued dataset, with its location's ``state``: a dataset whose
 bytes expired, went missing or are at another site stays known there, never in ``files``.
 
+A snapshot is in memory (every row loaded once: fastest for a small site) or lazy (only
+the Delta logs read at open; each query scans the files its predicates select), see
+``catalog.lazy_tables``; without a ``mode`` the catalog's size chooses.
+
 A snapshot is read-only: ``sql()`` runs queries only (anything that would change the
 loaded tables, even a data-modifying CTE, is refused, so a tampered row cannot mislead a
 later lookup), and DuckDB's access to local files is switched off and locked (no
@@ -23,10 +27,20 @@ import re
 from typing import Any
 
 import duckdb
+import pyarrow.fs as pa_fs
+from deltalake import DeltaTable
 
 from .errors import ReadOnlyQueryError
+from .lazy_tables import (
+    MODES,
+    SnapshotMode,
+    choose_mode,
+    install,
+    install_file_views,
+    s3_filesystem,
+)
 from .obscore import obscore_view_sql
-from .tables import TABLES, CatalogStore, TableSpec
+from .tables import TABLES, CatalogStore
 
 #: The table whose versions number the catalog's versions: every ingest commits it last,
 #: and every records update commits it (empty) last.
@@ -50,9 +64,13 @@ class Snapshot:
             the latest commit.
         allow_local_files: let queries read local files (``read_csv``, ``read_parquet``),
             e.g. to join a list of ids kept on disk. Off by default. Writing stays refused.
+        mode: ``"memory"`` (load every row), ``"lazy"`` (read only the logs; queries scan
+            the files they need), or None: lazy from ``catalog.lazy_tables.LAZY_ROWS``
+            rows, counted in the logs at open. Kept by ``refresh()``.
 
     Raises:
         LookupError: ``as_of`` names a catalog version that does not exist.
+        ValueError: ``mode`` is not one of those.
 
     Example:
         >>> snap = Snapshot(store)
@@ -64,14 +82,20 @@ class Snapshot:
         store: CatalogStore,
         as_of: dt.datetime | int | None = None,
         allow_local_files: bool = False,
+        mode: SnapshotMode | None = None,
     ) -> None:
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"snapshot mode {mode!r}: use one of {', '.join(MODES)}")
         self.store = store
         self.as_of = as_of
+        self.mode: SnapshotMode | None = mode  # decided by the first refresh if None
         self.connection = duckdb.connect()
         self._versions: dict[str, int | None] = {}
+        self._filesystem: pa_fs.FileSystem | None = None  # lazy: the files' S3 client
         self.refresh()
         if not allow_local_files:
-            # Loading registers in-memory Arrow tables only, so refresh() still works.
+            # Refreshing registers Python Arrow objects only (tables, or datasets read
+            # by pyarrow, not by DuckDB), so refresh() and lazy scans still work.
             self.connection.execute("SET enable_external_access = false")
             self.connection.execute("SET lock_configuration = true")
 
@@ -89,23 +113,23 @@ class Snapshot:
                 ) from None
         else:
             when = self.as_of
-        changed = False
+        changed: dict[str, DeltaTable | None] = {}
         for spec in TABLES.values():
-            if when is None:
-                version = self.store.latest_version(spec.name)
-            else:
-                version = self.store.version_at(spec.name, when)
+            delta = self._open_as_of(spec.name, when)
+            version = None if delta is None else delta.version()
             if spec.name in self._versions and self._versions[spec.name] == version:
                 continue
-            if version is None:  # no such table then (or yet)
-                rows = spec.schema.empty_table()
-            else:
-                rows = self.store.load(spec.name, version=version)
-            self._install(spec, rows)
+            changed[spec.name] = delta
             self._versions[spec.name] = version
-            changed = True
-        if changed:
-            self._install_files()
+        if not changed:
+            return
+        if self.mode is None:
+            self.mode = choose_mode(changed)
+        if self.mode == "lazy" and self._filesystem is None:
+            self._filesystem = s3_filesystem(self.store.root, self.store.storage_options)
+        for name, delta in changed.items():
+            install(self.connection, TABLES[name], delta, self.mode, self._filesystem)
+        self._install_files()
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run ``query`` against this snapshot; DuckDB parameters go in ``params``.
@@ -125,21 +149,22 @@ class Snapshot:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _install(self, spec: TableSpec, rows: object) -> None:
-        history = f"{spec.name}_history"
-        con = self.connection
-        con.register("_incoming", rows)
-        con.execute(f"CREATE OR REPLACE TABLE {history} AS SELECT * FROM _incoming")
-        con.unregister("_incoming")
-        direction = "DESC" if spec.keep == "last" else "ASC"
-        keys = ", ".join(spec.key)
-        con.execute(
-            f"CREATE OR REPLACE TABLE {spec.name} AS SELECT * FROM {history} "
-            f"QUALIFY row_number() OVER (PARTITION BY {keys} "
-            f"ORDER BY {spec.order} {direction}) = 1"
-        )
+    def _open_as_of(self, table: str, when: dt.datetime | None) -> DeltaTable | None:
+        """The table as of ``when`` (latest if None); None if it did not exist then."""
+        if when is None:
+            return self.store.open(table)
+        version = self.store.version_at(table, when)
+        return None if version is None else self.store.open(table, version=version)
 
     def _install_files(self) -> None:
+        if self.mode == "lazy":
+            install_file_views(self.connection)  # the same rows, found from the datasets
+        else:
+            self._install_memory_files()
+        # The present raws and calibrations as IVOA ObsCore rows (see catalog.obscore).
+        self.connection.execute(obscore_view_sql(self.store.root))
+
+    def _install_memory_files(self) -> None:
         self.connection.execute(
             "CREATE OR REPLACE TABLE files AS "
             "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.recorded_at AS stored_at "
@@ -156,8 +181,6 @@ class Snapshot:
             "FROM datasets d JOIN locations l USING (dataset_id) "
             "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
         )
-        # The present raws and calibrations as IVOA ObsCore rows (see catalog.obscore).
-        self.connection.execute(obscore_view_sql(self.store.root))
 
 
 def check_read_only(connection: duckdb.DuckDBPyConnection, query: str) -> None:

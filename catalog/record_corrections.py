@@ -2,7 +2,8 @@
 
 A `RecordCorrection` sets one field of one target. The target is a whole exposure
 (``detector`` None): its exposure record and, for the fields each raw also carries from
-its own header (``RAW_FIELDS``: ``physical_filter``), every raw of the exposure. Or it is
+its own header (``RAW_FIELDS``: ``physical_filter``, the raw's ``dataset_filter``), every
+raw of the exposure. Or it is
 one raw (``detector`` given, or a ``dataset_id``): that raw's dataset row only, which is
 how a filter wrong in 3 of 205 detectors' headers is fixed. A raw-level correction wins
 over an exposure-level one for the same raw and field.
@@ -33,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .bands import band_of
 from .errors import CorrectionFileError
 from .query import VERSION_TABLE
 from .records import ExposureRecord, Translation
@@ -44,11 +46,15 @@ IDENTITY_FIELDS = ("instrument", "exposure", "obs_id", "day_obs", "seq_num")
 BOOKKEEPING_FIELDS = ("corrected_cards", "corrected_fields", "correction")
 #: Exposure fields each raw's dataset row also carries, from its own header.
 RAW_FIELDS = ("physical_filter",)
+#: The datasets column that holds each of those fields for one raw.
+RAW_COLUMNS = {"physical_filter": "dataset_filter"}
+#: Fields derived from others (``band`` from ``physical_filter``): follow, never set.
+DERIVED_FIELDS = ("band",)
 #: Every field a correction may change.
 CORRECTABLE_FIELDS = tuple(
     f.name
     for f in dataclasses.fields(ExposureRecord)
-    if f.name not in IDENTITY_FIELDS + BOOKKEEPING_FIELDS
+    if f.name not in IDENTITY_FIELDS + BOOKKEEPING_FIELDS + DERIVED_FIELDS
 )
 _TYPES = typing.get_type_hints(ExposureRecord)
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -148,6 +154,8 @@ def check_field(field: str, raw_level: bool = False) -> str | None:
     """Why ``field`` cannot be corrected (for one raw with ``raw_level``), or None."""
     if field in BOOKKEEPING_FIELDS:
         return f"field {field!r} is written by OODS itself, not corrected"
+    if field in DERIVED_FIELDS:
+        return f"field {field!r} is derived from physical_filter: correct physical_filter"
     if field not in CORRECTABLE_FIELDS and field not in IDENTITY_FIELDS:
         return f"unknown field {field!r} (correctable: {', '.join(CORRECTABLE_FIELDS)})"
     if raw_level and field not in RAW_FIELDS:
@@ -457,9 +465,13 @@ class _Rows:
         field: str,
         value: object,
         note: str,
+        column: str | None = None,
     ) -> None:
+        """Set ``field`` (held in ``column``, by default the field's own name)."""
         row = book.setdefault(key, {**stored, "recorded_at": self.now, "correction": None})
-        row[field] = value
+        row[column or field] = value
+        if "band" in row and field == "physical_filter":
+            row["band"] = band_of(str(value))
         fields = set(filter(None, (stored.get("corrected_fields") or "").split(",")))
         fields |= set(filter(None, (row.get("corrected_fields") or "").split(",")))
         row["corrected_fields"] = ",".join(sorted(fields | {field}))
@@ -507,9 +519,10 @@ def _apply(
         if not raw_level and _has_own(raw, specific):
             continue  # a correction of this raw itself wins
         current = rows.datasets.get(raw["dataset_id"], raw)
-        if current[field] != value:
-            rows.change(rows.datasets, raw["dataset_id"], raw, field, value, note)
-            report.changes.append(_change("datasets", raw, raw, field, value, note))
+        column = RAW_COLUMNS[field]
+        if current[column] != value:
+            rows.change(rows.datasets, raw["dataset_id"], raw, field, value, note, column)
+            report.changes.append(_change("datasets", raw, raw, field, value, note, column))
             changed = True
     return changed
 
@@ -527,6 +540,7 @@ def _change(
     field: str,
     value: object,
     note: str,
+    column: str | None = None,
 ) -> FieldChange:
     return FieldChange(
         table=table,
@@ -535,7 +549,7 @@ def _change(
         detector=None if raw is None else raw["detector"],
         dataset_id=None if raw is None else raw["dataset_id"],
         field=field,
-        old=stored[field],
+        old=stored[column or field],
         new=value,
         source=note,
     )

@@ -15,6 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .bands import band_of
+
 _ARROW_TYPES: dict[Any, pa.DataType] = {
     str: pa.string(),
     int: pa.int64(),
@@ -55,6 +57,7 @@ class ExposureRecord:
     dark_time: float
     datetime_begin: dt.datetime
     datetime_end: dt.datetime
+    band: str = ""  # derived from physical_filter (catalog.bands), whatever is passed
     exposure_time_requested: float | None = None
     tracking_ra: float | None = None
     tracking_dec: float | None = None
@@ -73,6 +76,10 @@ class ExposureRecord:
     corrected_cards: str | None = None  # header cards a correction file changed, comma-separated
     corrected_fields: str | None = None  # fields `oods records update` changed, comma-separated
     correction: str | None = None  # why: the source (and reason) of the latest correction
+
+    def __post_init__(self) -> None:
+        # The Butler derives band from the filter: never stored out of step with it.
+        object.__setattr__(self, "band", band_of(self.physical_filter))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +104,8 @@ class DatasetRecord:
 
     Rows are never changed: a correction appends a newer row (same ``dataset_id``, later
     ``recorded_at``; ``ingested_at`` is kept), and the latest row per id is the truth.
+    ``dataset_filter`` is the dataset's own physical filter (a raw's header, a flat's
+    data id): not ``physical_filter``, so that a join with ``exposures`` is unambiguous.
     """
 
     dataset_id: str
@@ -108,7 +117,7 @@ class DatasetRecord:
     recorded_at: dt.datetime  # when this row was written
     exposure: int | None = None
     detector: int | None = None
-    physical_filter: str | None = None
+    dataset_filter: str | None = None
     day_obs: int | None = None
     corrected_fields: str | None = None  # fields `oods records update` changed, comma-separated
     correction: str | None = None  # why: the source (and reason) of the latest correction

@@ -25,6 +25,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from .append_log import ObjectStore, TableLog
 from .errors import CatalogCommitError, CatalogReadError
+from .migrations import upgrade_rows
 from .records import (
     ArrivalRecord,
     CertificationRecord,
@@ -34,6 +35,7 @@ from .records import (
     ProvenanceRecord,
     arrow_schema,
 )
+from .schema_versions import check_writable, mark_current, stored_version
 
 COMMIT_ATTEMPTS = 8
 #: A writer compacts a table once it holds this many data files (see ``append``).
@@ -107,6 +109,7 @@ class _OpenTables:
         self.maintained: dict[str, int] = {}
         self.pool: ThreadPoolExecutor | None = None
         self.due: set[str] = set()  # tables to compact, by ``worker``
+        self.writable: set[str] = set()  # tables checked to be at this code's version
         self.worker: threading.Thread | None = None
 
     def executor(self) -> ThreadPoolExecutor:
@@ -175,6 +178,7 @@ class CatalogStore:
         with self._open.guard:
             self._open.tables.clear()
             self._open.logs.clear()
+            self._open.writable.clear()
             if self._open.pool is not None:
                 self._open.pool.shutdown()
                 self._open.pool = None
@@ -236,6 +240,7 @@ class CatalogStore:
         last: BaseException | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
+                self.check_writable(table)  # SchemaVersionError is not retried
                 log = self.log(table) if rows.num_rows else None
                 if log is not None:
                     log.append(rows)
@@ -249,6 +254,7 @@ class CatalogStore:
                             mode="append",
                             storage_options=dict(self.storage_options),
                         )
+                        self._mark_created(table)
                     else:
                         write_deltalake(delta, rows, mode="append")
                         self._compact_if_many_files(table, delta)
@@ -262,6 +268,39 @@ class CatalogStore:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         assert last is not None
         raise CatalogCommitError(table, COMMIT_ATTEMPTS, last)
+
+    def check_writable(self, table: str) -> None:
+        """Refuse to write a table at another schema version than this code's (checked
+        once per table by a kept store; a table not made yet is made at this version).
+
+        Raises:
+            SchemaVersionError: one line naming the table, its version and what to do.
+        """
+        if table in self._open.writable:
+            return
+        with self.kept(table) as delta:
+            if delta is not None:
+                check_writable(table, delta)
+        self._open.writable.add(table)
+
+    def check_writable_tables(self) -> None:
+        """``check_writable`` for every table: a writer's first step, so that a catalog
+        at another schema version is refused in one line before any work is done."""
+        for table in TABLES:
+            self.check_writable(table)
+
+    def _mark_created(self, table: str) -> None:
+        """Record the schema version of a table this writer just created."""
+        try:
+            delta = self.open(table)
+            if delta is not None:
+                mark_current(delta, table)
+        except (DeltaError, OSError, CatalogReadError):
+            # Never raise: the rows are committed (the caller would commit them again).
+            # Another creator marked it first, or the table stays unmarked (version 1)
+            # and `oods catalog migrate` marks it.
+            pass
+        self._open.tables.pop(table, None)  # reopened at the marked version
 
     def _maintain_if_due(self, table: str, log: TableLog) -> None:
         """Compact and checkpoint, in a thread of its own, once ``auto_compact_files``
@@ -341,6 +380,8 @@ class CatalogStore:
             CatalogCommitError: the first commit that failed.
         """
         stages = [{t: r.cast(TABLES[t].schema) for t, r in s.items() if r.num_rows} for s in stages]
+        for table in {t for stage in stages for t in stage}:
+            self.check_writable(table)
         logs = {t: self.log(t) for stage in stages for t in stage}
         if any(log is None for log in logs.values()):
             for stage in stages:
@@ -431,7 +472,7 @@ class CatalogStore:
         if delta is None:
             return TABLES[table].schema.empty_table()
         try:
-            return delta.to_pyarrow_table()
+            return upgrade_rows(table, stored_version(delta), delta.to_pyarrow_table())
         except (DeltaError, OSError) as exc:
             raise CatalogReadError(table, exc) from exc
 

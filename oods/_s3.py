@@ -33,11 +33,14 @@ def make_client(config: SiteConfig) -> Any:
         region_name=config.region,
         config=botocore.config.Config(
             max_pool_connections=max(10, 2 * config.workers),
-            retries={"max_attempts": 3, "mode": "standard"},
+            # Transient errors (throttling, 5xx, a reset or timed-out connection) are
+            # tried once more after a jittered backoff: a hung server costs a call about
+            # twice ``config.timeout``, not minutes.
+            retries={"total_max_attempts": 2, "mode": "standard"},
             s3={"addressing_style": "path"},
             signature_version="s3v4",
-            connect_timeout=5,
-            read_timeout=60,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.timeout,
         ),
     )
 

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import yaml
 from astropy.time import Time
 
+from catalog.bands import band_of
 from catalog.ids import FILTER_CALIBRATIONS
 from catalog.records import DetectorRecord
 from catalog.translators.focalplane import COMCAM_DETECTORS, LATISS_DETECTORS, LSSTCAM_DETECTORS
@@ -66,7 +67,6 @@ _DETECTORS: Mapping[str, tuple[DetectorRecord, ...]] = {
 #: Upper bounds of the instruments' ids (exposure ids are YYYYMMDDnnnnn, 13 digits);
 #: a repository that already has the instrument keeps its own record (import skips it).
 _ID_MAX = {"detector_max": 1000, "exposure_max": 10**14, "visit_max": 10**14}
-_BANDS = frozenset("ugrizy")
 #: The exposure record fields OODS keeps under the Butler's own names.
 _EXPOSURE_FIELDS = (
     "obs_id",
@@ -210,7 +210,7 @@ def _select(site: Site, where: str | None) -> list[dict[str, Any]]:
     predicate = f"WHERE ({where})" if where and where.strip() else ""
     query = (
         "SELECT * FROM (SELECT f.*, e.* EXCLUDE (instrument, exposure, day_obs, "
-        "physical_filter, recorded_at, corrected_fields, correction) "
+        "physical_filter, band, recorded_at, corrected_fields, correction) "
         "FROM files f LEFT JOIN exposures e USING (instrument, exposure)) "
         f"{predicate} ORDER BY dataset_type, run, instrument, exposure, detector"
     )
@@ -408,7 +408,7 @@ def _dimension_records(
     detectors = sorted(
         {(r["instrument"], r["detector"]) for r in rows if r["detector"] is not None}
     )
-    filters = {(r["instrument"], r["physical_filter"]) for r in rows if r["physical_filter"]}
+    filters = {(r["instrument"], r["dataset_filter"]) for r in rows if r["dataset_filter"]}
     filters |= {(e["instrument"], e["physical_filter"]) for e in exposures}
     days = sorted({(e["instrument"], e["day_obs"]) for e in exposures})
     groups = sorted({(e["instrument"], e["group"]) for e in exposures})
@@ -532,20 +532,6 @@ def _associations(certifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return blocks
-
-
-def band_of(physical_filter: str) -> str:
-    """The band a physical filter belongs to, by obs_lsst's naming: ``r_57`` -> ``r``,
-    ``SDSSr_65mm~empty`` -> ``r``, ``empty`` -> ``white``; otherwise the name itself."""
-    parts = [p for p in physical_filter.split("~") if p not in ("empty", "none")]
-    if not parts:
-        return "white"
-    stem = parts[0].split("_")[0]
-    if stem in _BANDS:
-        return stem
-    if stem.startswith("SDSS") and stem[4:] in _BANDS:
-        return stem[4:]
-    return physical_filter
 
 
 def _tai(moments: Iterable[dt.datetime]) -> list[_TaiTime]:

@@ -1,11 +1,12 @@
-"""The site's bucket as the catalog's object store, for appends at a flat cost.
+"""The site's bucket for the calls made once per file or commit, at the least CPU.
 
 ``catalog`` makes no S3 calls of its own (see ``catalog.append_log.ObjectStore``): the
 site lends it three, each one small object, signed with the site's keys (botocore's
-SigV4) and sent on a kept urllib3 pool with bounded timeouts. Not through boto3: its
-request machinery costs about 2 ms of CPU a call, and a single-file ingest makes seven
-of these calls, so boto3 alone would be most of its time. Failures become ``OSError``
-with a one-line reason naming the object.
+SigV4) and sent on a kept urllib3 pool with bounded timeouts. Ingest creates each file's
+object the same way (``create``). Not through boto3: its request machinery costs about
+2 ms of CPU a call, and a single-file ingest makes eight of these calls, so boto3 alone
+would be most of its time. Failures become ``OSError`` with a one-line reason naming
+the object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 import urllib3
@@ -22,8 +24,6 @@ from botocore.credentials import Credentials
 
 from .config import SiteConfig
 
-#: Connect within 5 s; a small catalog object is answered within 60 s or not at all.
-TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 #: Connection failures and the server's "try again" answers are retried, with backoff.
 RETRIES = urllib3.Retry(
     total=3,
@@ -75,19 +75,55 @@ class BucketObjects:
             raise OSError(_reason(key, status, body))
         return True
 
+    def create(
+        self, key: str, data: bytes, sha256: bytes, metadata: Mapping[str, str], tags: str
+    ) -> bool:
+        """Create ``key`` holding ``data`` only if no object holds it yet.
+
+        ``sha256`` is the digest the caller took of these very bytes: it signs the
+        payload, so the server checks the bytes against it and the client hashes nothing
+        twice. ``tags`` is a URL-encoded tag set (``oods-retention=hold``).
+
+        Returns:
+            True if written; False if an object already holds the key (nothing
+            overwritten).
+        """
+        headers = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+        headers.update({"If-None-Match": "*", "x-amz-tagging": tags})
+        status, body = self._send("PUT", key, data, headers, payload_sha256=sha256.hex())
+        if status == 412:
+            return False
+        if status != 200:
+            raise OSError(_reason(key, status, body))
+        return True
+
     def _send(
-        self, method: str, key: str, data: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        method: str,
+        key: str,
+        data: bytes = b"",
+        headers: dict[str, str] | None = None,
+        payload_sha256: str | None = None,
     ) -> tuple[int, bytes]:
         url = self._base + urllib.parse.quote(key, safe="/")
         request = AWSRequest(method=method, url=url, data=data, headers=headers or {})
-        S3SigV4Auth(self._credentials, "s3", self.config.region).add_auth(request)
+        signer = (
+            S3SigV4Auth(self._credentials, "s3", self.config.region)
+            if payload_sha256 is None
+            else _KnownPayloadAuth(self._credentials, self.config.region, payload_sha256)
+        )
+        signer.add_auth(request)
         try:
             answer = self._connections().request(
                 method,
                 url,
                 body=data if method == "PUT" else None,
                 headers=dict(request.headers.items()),
-                timeout=TIMEOUT,
+                # A small catalog object is answered within the site's timeout or not
+                # at all (a hung server fails the call instead of the command).
+                timeout=urllib3.Timeout(
+                    connect=self.config.connect_timeout, read=self.config.timeout
+                ),
                 retries=RETRIES,
                 preload_content=True,
             )
@@ -100,6 +136,17 @@ class BucketObjects:
             if self._pool is None:
                 self._pool = urllib3.PoolManager(maxsize=max(10, 2 * self.config.workers))
             return self._pool
+
+
+class _KnownPayloadAuth(S3SigV4Auth):
+    """SigV4 with the payload's SHA-256 given, not computed again from the body."""
+
+    def __init__(self, credentials: Credentials, region: str, payload_sha256: str) -> None:
+        super().__init__(credentials, "s3", region)
+        self._payload_sha256 = payload_sha256
+
+    def payload(self, request: AWSRequest) -> str:
+        return self._payload_sha256
 
 
 def _reason(key: str, status: int, body: bytes) -> str:

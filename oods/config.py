@@ -13,6 +13,8 @@ Example ``oods.toml``::
     bucket = "summit"
     # access_key / secret_key: better in $OODS_ACCESS_KEY / $OODS_SECRET_KEY
 
+    # timeout = 10   # seconds a request may wait for an answer (default 10)
+
     [ingest]
     run = "{instrument}/raw/all"
     workers = 8
@@ -39,6 +41,15 @@ DEFAULT_CATALOG_PREFIX = "_catalog"
 DEFAULT_RUN = "{instrument}/raw/all"
 DEFAULT_WORKERS = 8
 DEFAULT_BATCH = 1000
+#: Seconds one request to the store may wait for an answer. A server that accepts the
+#: connection but never answers (stopped, overloaded, a dead proxy) then fails a command
+#: in about 2-3 times this, with a line naming it, instead of hanging it for minutes.
+DEFAULT_TIMEOUT = 10.0
+#: deltalake's ``timeout`` bounds a whole request, body included (object_store has no
+#: idle timeout), so a catalog file of 10^6 rows gets this many times the site's.
+WHOLE_REQUEST_FACTOR = 3
+#: Connecting takes a round trip: a server that does not accept within this is down.
+MAX_CONNECT_TIMEOUT = 5.0
 SERVER_STATE = "server.json"
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -130,6 +141,7 @@ class SiteConfig:
     workers: int = DEFAULT_WORKERS
     batch_size: int = DEFAULT_BATCH
     corrections: Path | None = None
+    timeout: float = DEFAULT_TIMEOUT
     source: str = "defaults"
 
     def __post_init__(self) -> None:
@@ -149,6 +161,8 @@ class SiteConfig:
             )
         if self.workers < 1 or self.batch_size < 1:
             raise ConfigError(f"{self.source}: workers and batch_size must be at least 1")
+        if not 0 < self.timeout <= 3600:
+            raise ConfigError(f"{self.source}: timeout must be between 0 and 3600 seconds")
         if self.catalog_prefix.strip("/") == "" or "{instrument}" not in self.run:
             raise ConfigError(
                 f"{self.source}: catalog_prefix must be set and run must contain {{instrument}}"
@@ -166,10 +180,17 @@ class SiteConfig:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_REGION": self.region,
             "AWS_ALLOW_HTTP": "true" if self.endpoint.startswith("http://") else "false",
-            # Bounded: a stalled server fails a request instead of hanging a command.
-            "connect_timeout": "5s",
-            "timeout": "120s",
+            # Bounded: a stalled server fails a request instead of hanging a command;
+            # transient errors are retried (with backoff) within the same bound.
+            "connect_timeout": _duration(self.connect_timeout),
+            "timeout": _duration(self.timeout * WHOLE_REQUEST_FACTOR),
+            "max_retries": "3",
+            "retry_timeout": _duration(self.timeout * WHOLE_REQUEST_FACTOR),
         }
+
+    @property
+    def connect_timeout(self) -> float:
+        return min(self.timeout, MAX_CONNECT_TIMEOUT)
 
     @property
     def catalog_root(self) -> str:
@@ -208,6 +229,7 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> SiteConfig:
 
 
 _INTEGER_FIELDS = ("workers", "batch_size")
+_NUMBER_FIELDS = ("timeout",)
 
 
 def _build(fields: dict[str, Any], source: str) -> SiteConfig:
@@ -220,6 +242,9 @@ def _build(fields: dict[str, Any], source: str) -> SiteConfig:
         # the value itself is never shown (it may be a secret).
         if name in _INTEGER_FIELDS:
             valid, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        elif name in _NUMBER_FIELDS:
+            valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+            kind = "a number"
         else:
             valid, kind = (
                 isinstance(value, (str, Path) if name == "corrections" else str),
@@ -229,6 +254,8 @@ def _build(fields: dict[str, Any], source: str) -> SiteConfig:
             raise ConfigError(f"{source}: {name} must be {kind}, not {type(value).__name__}")
     if fields.get("corrections") is not None:
         fields["corrections"] = Path(fields["corrections"])
+    if "timeout" in fields:
+        fields["timeout"] = float(fields["timeout"])
     try:
         return SiteConfig(**fields, source=source)
     except TypeError as exc:
@@ -311,6 +338,11 @@ def load_serve_settings(path: Path | str | None = None) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, SERVE_KEYS[name]):
             raise ConfigError(f"{path}: [serve] {name} has the wrong type ({type(value).__name__})")
     return dict(section)
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as an object_store duration (``"1500ms"``)."""
+    return f"{round(seconds * 1000)}ms"
 
 
 def _from_embedded() -> dict[str, Any]:

@@ -12,13 +12,13 @@ from .site import Site
 #: Present datasets with where their bytes are (the snapshot's ``files`` table).
 _PRESENT = """
     SELECT dataset_id, dataset_type, instrument, day_obs, exposure, detector,
-           physical_filter, run, key, size, checksum
+           dataset_filter, run, key, size, checksum
     FROM files
 """
 #: Every catalogued dataset, present or not, with its location's state.
 _EVERY_STATE = """
     SELECT dataset_id, dataset_type, instrument, day_obs, exposure, detector,
-           physical_filter, run, key, size, checksum, state
+           dataset_filter, run, key, size, checksum, state
     FROM all_files
 """
 #: Why a known dataset cannot be read here, by the state of its latest location.

@@ -28,8 +28,6 @@ from .config import SiteConfig
 from .errors import StorageError
 from .retention_tags import object_tags, parse_tag_query
 
-#: Bounded: a stalled server fails the call instead of hanging a command.
-TIMEOUT = 60.0
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
@@ -61,7 +59,8 @@ def signed_get(config: SiteConfig, path: str, query: dict[str, str], service: st
     S3SigV4Auth(credentials, service, config.region).add_auth(request)
     try:
         with urllib.request.urlopen(
-            urllib.request.Request(url, headers=dict(request.headers.items())), timeout=TIMEOUT
+            urllib.request.Request(url, headers=dict(request.headers.items())),
+            timeout=config.timeout,  # bounded: a stalled server fails the call
         ) as answer:
             return bytes(answer.read())
     except urllib.error.HTTPError as exc:

@@ -12,6 +12,7 @@ import duckdb
 
 from catalog import CatalogStore, Corrections, Snapshot, load_corrections
 from catalog.index import CatalogIndex
+from catalog.lazy_tables import SnapshotMode
 
 from . import _s3
 from .catalog_objects import BucketObjects
@@ -30,8 +31,10 @@ class Site:
     def __init__(self, config: SiteConfig) -> None:
         self.config = config
         self.s3: Any = _s3.make_client(config)
+        #: The calls made once per file or commit, signed and sent without boto3.
+        self.objects = BucketObjects(config)
         self.store = CatalogStore(
-            config.catalog_root, config.storage_options(), objects=BucketObjects(config)
+            config.catalog_root, config.storage_options(), objects=self.objects
         )
         #: What ingest looks up before committing, followed from the log (see
         #: ``catalog.index``): keep one Site open to write a stream of files cheaply.
@@ -112,11 +115,16 @@ class Site:
         return self._corrections
 
     def snapshot(
-        self, as_of: dt.datetime | int | None = None, allow_local_files: bool = False
+        self,
+        as_of: dt.datetime | int | None = None,
+        allow_local_files: bool = False,
+        mode: SnapshotMode | None = None,
     ) -> Snapshot:
         """A new, read-only SQL snapshot of the catalog: the latest, or as of a time or
-        version. ``allow_local_files`` lets its queries read local files."""
-        return Snapshot(self.store, as_of, allow_local_files=allow_local_files)
+        version. ``allow_local_files`` lets its queries read local files; ``mode`` is
+        ``"memory"`` or ``"lazy"`` (by default the catalog's size chooses, see
+        ``catalog.Snapshot``)."""
+        return Snapshot(self.store, as_of, allow_local_files=allow_local_files, mode=mode)
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run SQL on this site's latest catalog, loaded once and kept until ``refresh()``.

@@ -9,6 +9,7 @@ by name, so an operator never types an endpoint or a secret on a command line::
     region = "us-east-1"          # optional
     catalog_prefix = "_catalog"   # optional
     standing = ["e.observation_type = 'bias'"]   # optional: subsets `oods replica sync` pulls
+    timeout = 30                  # optional: seconds a request may wait (default 10)
 
 Secrets come from ``$OODS_SITE_<NAME>_ACCESS_KEY`` / ``$OODS_SITE_<NAME>_SECRET_KEY``
 (``<NAME>`` upper-cased, ``-`` as ``_``), never from the shared file.
@@ -22,11 +23,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_BUCKET, DEFAULT_CATALOG_PREFIX, DEFAULT_REGION, SiteConfig
+from .config import (
+    DEFAULT_BUCKET,
+    DEFAULT_CATALOG_PREFIX,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT,
+    SiteConfig,
+)
 from .errors import ConfigError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_KEYS = {"endpoint", "bucket", "region", "catalog_prefix", "standing"}
+_KEYS = {"endpoint", "bucket", "region", "catalog_prefix", "standing", "timeout"}
 
 
 def site_secret_variables(name: str) -> tuple[str, str]:
@@ -76,6 +83,7 @@ def named_site_config(name: str, path: Path | str | None = None) -> SiteConfig:
         bucket=section.get("bucket", DEFAULT_BUCKET),
         region=section.get("region", DEFAULT_REGION),
         catalog_prefix=section.get("catalog_prefix", DEFAULT_CATALOG_PREFIX),
+        timeout=float(section.get("timeout", DEFAULT_TIMEOUT)),
         source=where,
     )
 
@@ -109,6 +117,9 @@ def _site_section(name: str, path: Path | str | None) -> tuple[dict[str, Any], s
         if key == "standing":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: standing must be a list of SQL predicates (strings)")
+        elif key == "timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{where}: timeout must be a number of seconds")
         elif not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string, not {type(value).__name__}")
     if "endpoint" not in section:

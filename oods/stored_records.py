@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from catalog import RAW_FIELDS, DatasetRecord, ExposureRecord
+from catalog import RAW_COLUMNS, RAW_FIELDS, DatasetRecord, ExposureRecord
 
 from .site import Site
 
@@ -96,13 +96,13 @@ def follow_corrections(
         note = None
         if exposure is not None and exposure.corrected_fields:
             corrected = set(exposure.corrected_fields.split(",")) & set(RAW_FIELDS)
-            values = {f: getattr(exposure, f) for f in sorted(corrected)}
-            values = {f: v for f, v in values.items() if getattr(record, f) != v}
+            values = {RAW_COLUMNS[f]: getattr(exposure, f) for f in sorted(corrected)}
+            values = {c: v for c, v in values.items() if getattr(record, c) != v}
             note = f"follows exposure {record.exposure}: {exposure.correction}"
         previous = own.get(record.dataset_id)
         if previous is not None:
             corrected = set(str(previous["corrected_fields"]).split(",")) & set(RAW_FIELDS)
-            own_values = {f: previous[f] for f in sorted(corrected)}
+            own_values = {RAW_COLUMNS[f]: previous[RAW_COLUMNS[f]] for f in sorted(corrected)}
             values.update(own_values)
             note = str(previous["correction"])
             for f, v in own_values.items():
@@ -113,8 +113,9 @@ def follow_corrections(
                         f"corrected record {v!r}; the correction stands ({note})"
                     )
         if values:
+            fields = [f for f in RAW_FIELDS if RAW_COLUMNS[f] in values]
             record = dataclasses.replace(
-                record, **values, corrected_fields=",".join(values), correction=note
+                record, **values, corrected_fields=",".join(fields), correction=note
             )
         followed.append(record)
     return followed

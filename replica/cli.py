@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 import click
 
 from oods import Site
+from oods.butler_export import CALIBRATION_FORMATTER
 from oods.cli._console import (
     EXIT_FAILED,
     EXIT_PARTIAL,
@@ -27,6 +28,8 @@ from oods.cli._console import (
 from oods.errors import SiteUnavailable, printable
 from oods.sites import named_site_config, standing_subsets
 
+from . import butler_cli
+from .butler_push import butler_repo
 from .metadata import fetch, sync_metadata
 from .plan import Plan
 from .pull import CACHE, pull, pull_plan
@@ -104,12 +107,40 @@ def status_command(obj: Context, name: str, as_json: bool) -> None:
 
 
 @replica.command("push")
-@click.option("--to", "name", default="dbb", show_default=True, help="The archive site.")
+@click.option(
+    "--to",
+    "name",
+    default="dbb",
+    show_default=True,
+    help="The archive site, or butler:REPO (a Butler repository).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; copy nothing.")
 @click.option("--no-release", is_flag=True, help="Keep the local copies on hold after the push.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or report as JSON.")
+@click.option("--formatter", help=butler_cli.FORMATTER_HELP)
+@click.option(
+    "--calibration-formatter",
+    default=CALIBRATION_FORMATTER,
+    help=butler_cli.CALIBRATION_FORMATTER_HELP,
+)
+@click.option(
+    "--storage-class",
+    "storage_classes",
+    multiple=True,
+    metavar="TYPE=CLASS",
+    help=butler_cli.STORAGE_CLASS_HELP,
+)
 @pass_context
-def push_command(obj: Context, name: str, dry_run: bool, no_release: bool, as_json: bool) -> None:
+def push_command(
+    obj: Context,
+    name: str,
+    dry_run: bool,
+    no_release: bool,
+    as_json: bool,
+    formatter: str | None,
+    calibration_formatter: str,
+    storage_classes: tuple[str, ...],
+) -> None:
     """Copy to the archive the raws and certified calibrations it lacks.
 
     Each object streams GET -> PUT (multipart when large), its SHA-256 is checked
@@ -121,7 +152,13 @@ def push_command(obj: Context, name: str, dry_run: bool, no_release: bool, as_js
     Example:
       oods replica push --to dbb --dry-run
       oods replica push --to dbb --json
+      oods replica push --to butler:/repo/main   # a Butler repository: ids kept
     """
+    if butler_repo(name) is not None:
+        butler_cli.push_to_butler_command(
+            obj, name, dry_run, formatter, calibration_formatter, storage_classes, as_json
+        )
+        return
     local = obj.site
     archive = _other(obj, name)
     plan = push_plan(local, archive)
@@ -168,7 +205,7 @@ def pull_command(
 ) -> None:
     """Copy here the other site's datasets matching --where, with their catalog rows.
 
-    Columns shared by both tables need their alias (d.day_obs, e.physical_filter).
+    Columns shared by both tables need their alias (d.day_obs).
     Exit 4 if some datasets failed.
 
     \b

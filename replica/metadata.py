@@ -25,7 +25,7 @@ from oods.location_states import REMOTE
 from .plan import plan_transfers
 from .pull import CACHE, check_retention_class, select_datasets
 from .replicate import Progress, ReplicaReport, replicate
-from .rows import copy_catalog_rows
+from .rows import copy_catalog_rows, held_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,10 +47,9 @@ def sync_metadata(local: Site, remote: Site) -> MetadataReport:
     unknown here ``remote``. A second run with nothing new writes nothing."""
     started = time.perf_counter()
     remote.refresh()
-    # Brings local's snapshot up to date first; its locations do not change here.
     copied = copy_catalog_rows(remote, local, None)
     rows = copied.rows
-    located = local.sql("SELECT DISTINCT dataset_id FROM locations_history").to_arrow_table()
+    located = held_keys(local, "locations", ("dataset_id",))
     unknown = _remote_locations(remote, located)
     if unknown.num_rows:
         local.store.append("locations", unknown)

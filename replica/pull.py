@@ -31,7 +31,7 @@ WHERE ({where})
 _CLOSURE = """
 WITH RECURSIVE
 raws AS (
-    SELECT d.dataset_id, d.instrument, d.detector, d.physical_filter,
+    SELECT d.dataset_id, d.instrument, d.detector, d.dataset_filter AS physical_filter,
            e.datetime_begin AS observed_at
     FROM datasets d JOIN exposures e ON e.instrument = d.instrument AND e.exposure = d.exposure
     WHERE d.dataset_id IN (SELECT unnest($ids))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from catalog import CatalogError
+from catalog import CatalogError, SchemaVersionError
 from catalog.errors import one_line
 from oods import Site
 
@@ -112,6 +112,11 @@ def replicate(
     """
     started = time.perf_counter()
     report = ReplicaReport(plan)
+    try:  # before any byte moves: a table at another version would refuse the rows
+        destination.store.check_writable_tables()
+    except SchemaVersionError as exc:
+        report.failed.extend((t, f"{t.key}: not copied: {exc}") for t in plan.transfers)
+        return report
     gone = threading.Event()
 
     def one(item: Transfer) -> Copied:
@@ -163,7 +168,7 @@ def _copy_batch(
     try:
         copied = copy_catalog_rows(source, destination, [t.dataset_id for t in verified])
         destination.store.append("locations", location_rows(verified, "present"))
-    except SchemaMismatch as exc:
+    except (SchemaMismatch, SchemaVersionError) as exc:
         report.failed.extend((t, f"{t.key}: not catalogued: {exc}") for t in verified)
     except CatalogError as exc:
         reason = "catalog commit failed ({}); the bytes are copied and the next run adopts them"

@@ -17,12 +17,14 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
+from deltalake.exceptions import DeltaError
 
+from catalog.errors import CatalogReadError
 from catalog.tables import TABLES
 from oods import Site
 
 from .plan import Transfer
-from .schemas import conform
+from .schemas import conform, version_notes
 
 #: Table -> the columns that identify one row version (anti-joined with the destination).
 _ROW_IDENTITY = {
@@ -65,23 +67,37 @@ def copy_catalog_rows(
     """
     if dataset_ids is not None and not dataset_ids:
         return RowsCopied()
-    destination.refresh()
     new: dict[str, pa.Table] = {}
     notes: set[str] = set()
     params = None if dataset_ids is None else {"ids": list(dataset_ids)}
     for table, query in _SELECT.items():
         chosen = f"SELECT * FROM {table}" if dataset_ids is None else query
         identity = _ROW_IDENTITY[table]
-        held = destination.sql(f"SELECT {', '.join(identity)} FROM {table}_history")
-        held_rows = held.to_arrow_table()
+        held_rows = held_keys(destination, table, identity)
         # Keys first: a re-sync with nothing new never moves whole rows between sites.
         keys = source.sql(f"SELECT {', '.join(identity)} FROM ({chosen})", params=params)
         if not _not_held(keys.to_arrow_table(), held_rows, identity).num_rows:
             continue
-        rows = source.sql(chosen, params=params).to_arrow_table()
+        rows = source.sql(chosen, params=params).to_arrow_table()  # upgraded as read
+        notes |= version_notes(source.store, table)
         new[table] = conform(_not_held(rows, held_rows, identity), table, notes)
     destination.store.append_together(new)
     return RowsCopied(sum(t.num_rows for t in new.values()), tuple(sorted(notes)))
+
+
+def held_keys(site: Site, table: str, columns: Sequence[str]) -> pa.Table:
+    """``columns`` of every row ``site`` holds in ``table`` (history included), read from
+    the Delta table itself: a few columns of its files, where refreshing the site's
+    snapshot would load every row of every table (a re-sync with nothing new costs a
+    fraction of a second at 10^6 rows, not seconds).
+    """
+    delta = site.store.open(table)
+    if delta is None:  # never created there: holds nothing
+        return TABLES[table].schema.empty_table().select(list(columns))
+    try:
+        return delta.to_pyarrow_table(columns=list(columns))
+    except (DeltaError, OSError, pa.ArrowException) as exc:
+        raise CatalogReadError(table, exc) from exc
 
 
 def location_rows(items: Iterable[Transfer], state: str) -> pa.Table:

@@ -48,3 +48,14 @@ def make_test_repo(root: Path) -> Butler:
     config["storageClasses"] = {STORAGE_CLASS: {"pytype": "astropy.io.fits.HDUList"}}
     Butler.makeRepo(str(root), config=config)
     return Butler.from_config(str(root), writeable=True)
+
+
+def make_s3_test_repo(root: Path, datastore_root: str) -> Butler:
+    """As ``make_test_repo``, with the datastore at ``datastore_root`` (``s3://bucket/x``:
+    lsst-resources reaches it through ``S3_ENDPOINT_URL`` and the AWS keys in the
+    environment); the registry stays a SQLite file in ``root``."""
+    config = Config()
+    config["storageClasses"] = {STORAGE_CLASS: {"pytype": "astropy.io.fits.HDUList"}}
+    config["datastore", "root"] = datastore_root
+    Butler.makeRepo(str(root), config=config, forceConfigRoot=False)
+    return Butler.from_config(str(root), writeable=True)

@@ -85,7 +85,7 @@ def add_exposures(
                     recorded_at=now,
                     exposure=e.exposure,
                     detector=detector,
-                    physical_filter=e.physical_filter,
+                    dataset_filter=e.physical_filter,
                     day_obs=day_obs,
                 )
             )
@@ -112,7 +112,7 @@ def calibration_record(
         ingested_at=now,
         recorded_at=now,
         detector=detector,
-        physical_filter=physical_filter,
+        dataset_filter=physical_filter,
     )
 
 

@@ -39,6 +39,7 @@ from .retention import retention_group
 from .serve import serve_command
 from .server import down, up
 from .status import credentials, status
+from .web import web
 
 
 class OodsGroup(click.Group):
@@ -132,6 +133,7 @@ for command in (
     retention_group,
     export_command,
     obscore_command,
+    web,
 ):
     main.add_command(command)
 

@@ -58,3 +58,28 @@ def versions(obj: Context, limit: int, fmt: str) -> None:
 
     rows = obj.site.store.versions(VERSION_TABLE)[:limit]
     render_rows(["version", "committed_at", "operation"], rows, fmt)
+
+
+@catalog_group.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be migrated; change nothing.")
+@pass_context
+def migrate(obj: Context, dry_run: bool) -> None:
+    """Bring the catalog's tables to this oods's schema versions.
+
+    Each older table is rewritten in one commit by its migrations, in order (see
+    catalog/migrations.py), and its new version recorded. History is kept (nothing is
+    vacuumed): --as-of still reads the versions from before. Stop the site's writers
+    (oods serve, ingests) first. A table newer than this oods is left alone.
+
+    \b
+    Example:
+      oods catalog migrate --dry-run
+      oods catalog migrate
+    """
+    from catalog.migrations import migrate as run_migrations
+
+    done = run_migrations(obj.site.store, dry_run=dry_run)
+    for item in done:
+        click.echo(item.line(dry_run))
+    if not done:
+        click.echo("every catalog table is at this oods's schema version")

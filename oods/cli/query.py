@@ -24,9 +24,12 @@ from ._console import FORMATS, Context, DayObs, parse_as_of, pass_context, rende
 def query(obj: Context, sql: str, fmt: str, as_of: str | None, allow_local_files: bool) -> None:
     """Run read-only SQL (DuckDB) over the catalog.
 
-    Tables: datasets, exposures, locations (current rows), and *_history (every row).
-    Only queries run (SELECT, SHOW, DESCRIBE, SUMMARIZE); local files are out of
-    reach unless --allow-local-files.
+    Tables: datasets, exposures, locations, calibrations, provenance, arrivals
+    (current rows), *_history (every row); views files, all_files, obscore. Every
+    column, its type and unit (times UTC, angles degrees, pressure hPa):
+    docs/data-dictionary.md. Join a dataset to its exposure with
+    USING (instrument, exposure). Only queries run (SELECT, SHOW, DESCRIBE,
+    SUMMARIZE); local files are out of reach unless --allow-local-files.
 
     \b
     Example:

@@ -19,6 +19,7 @@ from ..reconcile import reconcile_task
 from ..retention_classes import load_retention
 from ..service import ServiceConfig, serve
 from ._console import Context, pass_context
+from .web import BackgroundWeb
 
 
 def _option(name: str, kind: Any, help: str) -> Any:
@@ -83,8 +84,20 @@ def _option(name: str, kind: Any, help: str) -> Any:
 @click.option(
     "--no-deletion-events", is_flag=True, help="Do not follow the bucket's deletion events."
 )
+@click.option(
+    "--web-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also serve the status page (as `oods web`) on 127.0.0.1:PORT. Default: off.",
+)
 @pass_context
-def serve_command(obj: Context, no_metrics: bool, no_deletion_events: bool, **options: Any) -> None:
+def serve_command(
+    obj: Context,
+    no_metrics: bool,
+    no_deletion_events: bool,
+    web_port: int | None,
+    **options: Any,
+) -> None:
     """Ingest files as they land in a folder, until SIGTERM or Ctrl-C.
 
     Each file is ingested once complete (unchanged for --settle seconds), files
@@ -127,7 +140,15 @@ def serve_command(obj: Context, no_metrics: bool, no_deletion_events: bool, **op
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    report = serve(obj.site, config, stop)
+    web = None
+    if web_port is not None:
+        web = BackgroundWeb(obj.site, obj.config_path, "127.0.0.1", web_port).start()
+        logging.getLogger("oods.serve").info("status page on %s", web.url)
+    try:
+        report = serve(obj.site, config, stop)
+    finally:
+        if web is not None:
+            web.stop()
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.files.items())) or "no files"
     click.echo(f"stopped: {report.batches} batches, {counts}")
 

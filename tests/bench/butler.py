@@ -13,6 +13,8 @@ real MinIO, then, each figure the median of ``--repeats`` runs:
    into a fresh repository (SQLite registry, local datastore), ``transfer="copy"``.
 3. ``butler_export_s``: the Butler's own ``Butler.export`` of the same 205 datasets from
    that repository, file only (``transfer=None``), the baseline for (1).
+4. ``oods_import_s``: ``replica.butler_import.import_from_butler`` of that repository's
+   raws into a fresh site, metadata only (``oods import butler:REPO``); beside (2).
 
 The Butler needs a FITS storage class and formatter (obs_lsst is not on PyPI): those of
 ``tests/butler_support.py``.
@@ -40,6 +42,7 @@ from infra.minio_server import MinioServer  # noqa: E402
 from oods import Site, SiteConfig, ingest  # noqa: E402
 from oods.butler_export import export_for_butler  # noqa: E402
 from oods.simulate import simulate_night  # noqa: E402
+from replica.butler_import import import_from_butler  # noqa: E402
 from tests.butler_support import FORMATTER, STORAGE_CLASS, make_test_repo  # noqa: E402
 
 
@@ -133,6 +136,28 @@ def main() -> None:
             figures["oods_over_butler_export"] = (
                 figures["oods_export_s"] / figures["butler_export_s"]  # type: ignore[operator]
             )
+
+            sites = iter(range(args.repeats))
+
+            def oods_import(attempt: int) -> None:
+                fresh = Site.open(
+                    SiteConfig(
+                        endpoint=server.endpoint,
+                        access_key=server.access_key,
+                        secret_key=server.secret_key,
+                        bucket=f"bench-import-{next(sites)}",
+                    )
+                )
+                started = time.perf_counter()
+                report = import_from_butler(fresh, str(root / "repo-export"), ["LSSTCam/raw/all"])
+                oods_imports.append(time.perf_counter() - started)
+                assert report.datasets == args.detectors, report
+                fresh.close()
+
+            oods_imports: list[float] = []
+            log("oods import butler:REPO of the same datasets (metadata only)")
+            median_seconds(oods_import, args.repeats)  # includes opening a site: not reported
+            figures["oods_import_s"] = statistics.median(oods_imports)
             site.close()
         finally:
             server.stop()

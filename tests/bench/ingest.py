@@ -61,16 +61,16 @@ RUN = "LSSTCam/raw/all"
 #: The one-exposure and one-night queries, as a notebook would write them: on the
 #: snapshot's ``files`` table (present datasets with their objects, in exposure order).
 EXPOSURE_QUERY = """
-    SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
+    SELECT dataset_id, exposure, detector, dataset_filter, key, size, checksum
     FROM files WHERE exposure = ?
 """
 NIGHT_QUERY = """
-    SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
+    SELECT dataset_id, exposure, detector, dataset_filter, key, size, checksum
     FROM files WHERE day_obs = ?
 """
 #: The same exposure query joining the two tables by hand, for comparison.
 JOIN_EXPOSURE_QUERY = """
-    SELECT dataset_id, exposure, detector, physical_filter, key, size, checksum
+    SELECT dataset_id, exposure, detector, dataset_filter, key, size, checksum
     FROM datasets JOIN locations USING (dataset_id)
     WHERE exposure = ? AND state = 'present'
 """
@@ -318,6 +318,7 @@ def synthetic_catalog(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table, dict[
                 "seq_num": seq,
                 "group": begin.isoformat(),
                 "physical_filter": physical_filter,
+                "band": physical_filter.split("_")[0],
                 "observation_type": "science",
                 "observation_reason": "science",
                 "science_program": "BLOCK-365",
@@ -383,7 +384,7 @@ def synthetic_catalog(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table, dict[
             "recorded_at": timestamps,
             "exposure": exposure_col,
             "detector": detector_col,
-            "physical_filter": filter_col,
+            "dataset_filter": filter_col,
             "day_obs": day_col,
             "corrected_fields": pa.nulls(rows, pa.string()),
             "correction": pa.nulls(rows, pa.string()),

@@ -32,14 +32,14 @@ def test_update_from_a_table_then_as_of_shows_the_old_value(
     result = ok(config, "records", "update", "--table", str(table), "--reason", "filter log")
     assert "physical_filter 'empty' -> 'i_39'" in result.stdout
     assert "superseded 0 exposure and 1 dataset records (1 fields)" in result.stdout
-    sql = "SELECT physical_filter, correction FROM datasets WHERE detector = 1"
+    sql = "SELECT dataset_filter, correction FROM datasets WHERE detector = 1"
     assert rows(ok(config, "query", sql, "--format", "csv")) == [
-        {"physical_filter": "i_39", "correction": f"{table} line 2: filter log"}
+        {"dataset_filter": "i_39", "correction": f"{table} line 2: filter log"}
     ]
     versions = rows(ok(config, "catalog", "versions", "--format", "csv"))
     before = versions[1]["version"]  # the update is the newest catalog version
     old = rows(ok(config, "query", sql, "--format", "csv", "--as-of", before))
-    assert old == [{"physical_filter": "empty", "correction": ""}]
+    assert old == [{"dataset_filter": "empty", "correction": ""}]
 
 
 def test_rejected_rows_exit_4_with_their_line(site: Site, config: Path, tmp_path: Path) -> None:

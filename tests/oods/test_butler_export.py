@@ -236,7 +236,7 @@ def test_a_raw_without_exposure_record_is_named_not_exported(site: Site, tmp_pat
         now,
         exposure=2025060199999,
         detector=0,
-        physical_filter="r_57",
+        dataset_filter="r_57",
         day_obs=20250601,
     )
     site.store.append("datasets", to_arrow([record], DatasetRecord))

@@ -52,7 +52,7 @@ def test_masters_with_an_explicit_data_id(site: Site, tmp_path: Path) -> None:
         )
         assert _body(site, result.key) == path.read_bytes()
     rows = site.sql(
-        "SELECT dataset_type, run, instrument, detector, physical_filter, exposure, data_id "
+        "SELECT dataset_type, run, instrument, detector, dataset_filter, exposure, data_id "
         "FROM datasets ORDER BY detector"
     ).fetchall()
     assert rows[1] == (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oods import ConfigError, SiteConfig, load_config
+from oods import ConfigError, Site, SiteConfig, load_config
 from oods.config import (
     DEFAULT_BATCH,
     DEFAULT_BUCKET,
@@ -36,6 +36,7 @@ access_key = "summit-user"
 secret_key = "{SECRET}"
 region = "eu-west-1"
 catalog_prefix = "meta/_catalog"
+timeout = 20
 
 [ingest]
 run = "{{instrument}}/raw/summit"
@@ -59,6 +60,7 @@ def test_load_full_toml(tmp_path: Path) -> None:
         workers=3,
         batch_size=250,
         corrections=Path("corrections.yaml"),
+        timeout=20.0,
         source=str(path),
     )
     assert config.catalog_root == "s3://summit/meta/_catalog"
@@ -68,8 +70,12 @@ def test_load_full_toml(tmp_path: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "AWS_REGION": "eu-west-1",
         "AWS_ALLOW_HTTP": "true",
-        "connect_timeout": "5s",  # every network call of the catalog is bounded
-        "timeout": "120s",
+        # Every network call of the catalog is bounded; a whole request (body
+        # included) gets 3 x the site's timeout, retries included.
+        "connect_timeout": "5000ms",
+        "timeout": "60000ms",
+        "max_retries": "3",
+        "retry_timeout": "60000ms",
     }
 
 
@@ -373,3 +379,19 @@ def test_a_server_started_in_this_folder_comes_first(
     assert load_config().endpoint == "http://127.0.0.1:9300"
     monkeypatch.chdir(tmp_path)
     assert load_config().endpoint == "http://127.0.0.1:9200"
+
+
+@pytest.mark.parametrize("value", ['"10"', "0", "true"])
+def test_timeout_must_be_a_positive_number(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, FULL.replace("timeout = 20", f"timeout = {value}"))
+    with pytest.raises(ConfigError, match="timeout"):
+        load_config(path)
+
+
+def test_default_timeout_bounds_every_client() -> None:
+    config = SiteConfig(endpoint="http://127.0.0.1:9000", access_key="a", secret_key="b")
+    assert (config.timeout, config.connect_timeout) == (10.0, 5.0)
+    assert config.storage_options()["timeout"] == "30000ms"
+    client = Site(config).s3.meta.config
+    assert (client.read_timeout, client.connect_timeout) == (10.0, 5.0)
+    assert client.retries == {"total_max_attempts": 2, "mode": "standard"}

@@ -43,7 +43,7 @@ def test_the_view_describes_every_present_file(site: Site, tmp_path: Path) -> No
         "SELECT o.dataset_id, o.calib_level, o.obs_id, o.access_url, o.t_min, o.t_max, "
         "o.t_exptime, o.s_ra, o.em_filter_name, o.em_min, o.facility_name, "
         "o.instrument_name, e.datetime_begin, e.datetime_end, e.tracking_ra, e.obs_id, "
-        "f.physical_filter, f.key, f.checksum "
+        "f.dataset_filter, f.key, f.checksum "
         "FROM obscore o JOIN files f USING (dataset_id) "
         "LEFT JOIN exposures e ON e.instrument = f.instrument AND e.exposure = f.exposure"
     ).fetchall()

@@ -102,7 +102,7 @@ def test_an_objects_bucket_without_catalog_is_adopted_from_headers(
     assert reconcile(bare).summary()["adopted"] == 1
     columns = (
         "dataset_id, dataset_type, run, instrument, data_id, exposure, detector, "
-        "physical_filter, day_obs, key, size, checksum, file_name"
+        "dataset_filter, day_obs, key, size, checksum, file_name"
     )
     query = f"SELECT {columns} FROM files ORDER BY key"
     site.refresh()

@@ -38,8 +38,9 @@ def _bad_copy(good: list[Path], into: Path, detectors: dict[int, dict[str, objec
 
 
 def _filters(snapshot: object, table: str = "datasets") -> dict[int, tuple[object, ...]]:
+    column = "dataset_filter" if table == "datasets" else "physical_filter"
     rows = snapshot.sql(  # type: ignore[attr-defined]
-        f"SELECT detector, physical_filter, corrected_fields, correction, recorded_at FROM {table} "
+        f"SELECT detector, {column}, corrected_fields, correction, recorded_at FROM {table} "
         f"WHERE exposure = {EXPOSURE}"
     ).fetchall()
     return {row[0]: row[1:] for row in rows}

@@ -7,9 +7,11 @@ host; a server that cannot start fails the run loudly.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infra.minio_server import MinioServer
@@ -38,3 +40,22 @@ def own_dbb_server(tmp_path: Path) -> Iterator[MinioServer]:
     server = MinioServer(tmp_path / "dbb-data").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def s3_repo(dbb_minio: MinioServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Butler repository: SQLite registry here, datastore in a bucket of the DBB server."""
+    from tests.butler_support import make_s3_test_repo  # the Butler only where it is used
+
+    monkeypatch.setenv("S3_ENDPOINT_URL", dbb_minio.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", dbb_minio.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", dbb_minio.secret_key)
+    bucket = f"butler-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=dbb_minio.endpoint,
+        aws_access_key_id=dbb_minio.access_key,
+        aws_secret_access_key=dbb_minio.secret_key,
+    ).create_bucket(Bucket=bucket)
+    make_s3_test_repo(tmp_path / "repo", f"s3://{bucket}/repo")
+    return tmp_path / "repo"

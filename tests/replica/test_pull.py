@@ -52,7 +52,7 @@ def _archive(dbb: Site, night: Path, tmp_path: Path) -> dict[str, str]:
         "LSSTCam/calib/flat",
         instrument="LSSTCam",
         detector=0,
-        physical_filter=min(_ids(dbb, f"SELECT d.physical_filter {_FROM}")),
+        physical_filter=min(_ids(dbb, f"SELECT d.dataset_filter {_FROM}")),
         inputs={str(bias.dataset_id): "bias"},
     )
     other = put(  # valid, but for detector 1 only: not in the closure of detector 0
