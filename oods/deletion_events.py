@@ -160,6 +160,8 @@ class DeletionListener:
                         self._removals.put(removal)
                 self._stopping.wait(0.5)  # the server ended the stream: not in a hot loop
             except (StorageError, TimeoutError) as exc:
+                if self._stopping.is_set():
+                    return  # stop() closed the stream under the read: not a failure
                 self.last_error = str(exc)
                 log.warning("deletion events: %s; reconnecting in %.1fs", exc, pause)
                 self._stopping.wait(pause)

@@ -13,47 +13,32 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from astropy.io import fits
 from astropy.time import Time
 from lsst.daf.butler import Timespan
 
-from catalog import certify, dataset_id
+from catalog import dataset_id
 from catalog.records import DatasetRecord, LocationRecord, to_arrow
-from oods import Site, ingest, ingest_calibrations
+from oods import Site
 from oods.butler_export import band_of, export_for_butler
-from oods.simulate import simulate_night
-from tests.butler_support import FORMATTER, STORAGE_CLASS, make_test_repo
+from tests.butler_support import (
+    BUTLER_OPTIONS,
+    CALIB_COLLECTION,
+    FORMATTER,
+    STORAGE_CLASS,
+    assert_butler_finds_what_oods_finds,
+    fill_night_and_biases,
+    make_test_repo,
+)
 from tests.cli_invoke import run, site_config_file
 
-CALIB_RUN = "LSSTCam/calib/20250601"
-CALIB_COLLECTION = "LSSTCam/calib"
 DETECTORS = 3
 
 
-def _master(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fits.PrimaryHDU(rng.normal(size=(8, 8)).astype(np.float32)).writeto(path)
-    return path
-
-
 def _fill(site: Site, tmp_path: Path) -> list[str]:
-    """A night of raws and certified biases in ``site``; the bias ids."""
-    night = simulate_night(tmp_path / "night", detectors=DETECTORS, exposures=4, seed=3, size=16)
-    assert not ingest(site, night.files).failed
-    ids = []
-    for detector in range(DETECTORS):
-        path = _master(tmp_path / "bias" / f"bias_{detector}.fits", detector)
-        report = ingest_calibrations(
-            site, [path], "bias", CALIB_RUN, instrument="LSSTCam", detector=detector
-        )
-        ids.extend(r.dataset_id for r in report.ingested)
-    certify(site.store, CALIB_COLLECTION, ids, dt.datetime(2025, 6, 1, tzinfo=dt.UTC), None)
-    site.refresh()
-    return ids
+    return fill_night_and_biases(site, tmp_path, DETECTORS)
 
 
 def test_export_imported_by_the_real_butler(site: Site, tmp_path: Path) -> None:
@@ -65,14 +50,7 @@ def test_export_imported_by_the_real_butler(site: Site, tmp_path: Path) -> None:
         "export",
         "--to",
         str(out),
-        "--formatter",
-        FORMATTER,
-        "--calibration-formatter",
-        FORMATTER,
-        "--storage-class",
-        f"raw={STORAGE_CLASS}",
-        "--storage-class",
-        f"bias={STORAGE_CLASS}",
+        *BUTLER_OPTIONS,
     )
     assert result.exit_code == 0, (result.output, result.exception)
     raws = dict(
@@ -112,33 +90,10 @@ def test_export_imported_by_the_real_butler(site: Site, tmp_path: Path) -> None:
     assert not record.timespan.isEmpty()
 
     # Certified calibrations come out certified: the Butler finds what `oods calib find` finds.
-    for detector in range(DETECTORS):
-        chosen = run(
-            config,
-            "calib",
-            "find",
-            "--exposure",
-            str(exposure),
-            "--detector",
-            str(detector),
-            "--collections",
-            CALIB_COLLECTION,
-            "--type",
-            "bias",
-            "--format",
-            "json",
-        )
-        assert chosen.exit_code == 0, chosen.output
-        (match,) = json.loads(chosen.output)
-        ref = butler.find_dataset(
-            "bias",
-            instrument="LSSTCam",
-            detector=detector,
-            collections=CALIB_COLLECTION,
-            timespan=record.timespan,
-        )
-        assert ref is not None and str(ref.id) == match["calibration_id"]
-        assert str(ref.id) in bias_ids
+    chosen = assert_butler_finds_what_oods_finds(
+        config, butler, exposure, record.timespan, DETECTORS, CALIB_COLLECTION
+    )
+    assert chosen <= set(bias_ids)
     # Before the validity range, nothing is valid in either.
     early = Timespan(
         Time("2025-05-01T00:00:00", scale="tai"), Time("2025-05-01T00:01:00", scale="tai")

@@ -6,55 +6,29 @@ MinIO server (``s3://`` root, reached by lsst-resources through ``S3_ENDPOINT_UR
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 from astropy.io import fits
 from lsst.daf.butler import Butler
 
-from catalog import certify
-from oods import Site, ingest, ingest_calibrations
+from oods import Site, ingest
 from oods.simulate import simulate_night
-from tests.butler_support import FORMATTER, STORAGE_CLASS
+from tests.butler_support import (
+    BUTLER_OPTIONS,
+    CALIB_COLLECTION,
+    CALIB_RUN,
+    fill_night_and_biases,
+)
 from tests.cli_invoke import run, site_config_file
 
-CALIB_RUN = "LSSTCam/calib/20250601"
-CALIB_COLLECTION = "LSSTCam/calib"
 DETECTORS = 2
-BUTLER_OPTIONS = (
-    "--formatter",
-    FORMATTER,
-    "--calibration-formatter",
-    FORMATTER,
-    "--storage-class",
-    f"raw={STORAGE_CLASS}",
-    "--storage-class",
-    f"bias={STORAGE_CLASS}",
-)
 
 
 def fill(site: Site, tmp_path: Path, exposures: int = 2, seed: int = 3) -> list[str]:
     """A night of raws and certified biases in ``site``; the bias ids."""
-    night = simulate_night(
-        tmp_path / f"night{seed}", detectors=DETECTORS, exposures=exposures, seed=seed, size=16
-    )
-    assert not ingest(site, night.files).failed
-    ids = []
-    for detector in range(DETECTORS):
-        path = tmp_path / "bias" / f"bias_{detector}.fits"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = np.random.default_rng(detector).normal(size=(8, 8)).astype(np.float32)
-        fits.PrimaryHDU(data).writeto(path)
-        report = ingest_calibrations(
-            site, [path], "bias", CALIB_RUN, instrument="LSSTCam", detector=detector
-        )
-        ids.extend(r.dataset_id for r in report.ingested)
-    certify(site.store, CALIB_COLLECTION, ids, dt.datetime(2025, 6, 1, tzinfo=dt.UTC), None)
-    site.refresh()
-    return ids
+    return fill_night_and_biases(site, tmp_path, DETECTORS, exposures, seed)
 
 
 def push(config: Path, repo: Path, *extra: str) -> dict[str, object]:
