@@ -498,22 +498,23 @@ class CatalogStore:
         shown = "it has none yet" if newest is None else f"the newest is {newest}"
         raise LookupError(f"table {table!r} has no version {version}: {shown}")
 
-    def versions(self, table: str) -> list[tuple[int, dt.datetime, str]]:
-        """Every version of ``table``, newest first: (version, commit time, operation)."""
+    def versions(self, table: str, limit: int | None = None) -> list[tuple[int, dt.datetime, str]]:
+        """The newest ``limit`` versions of ``table`` (all by default), newest first:
+        (version, commit time, operation). A limit reads only that many log entries."""
         return [
             (
                 int(entry["version"]),
                 dt.datetime.fromtimestamp(int(entry["timestamp"]) / 1000, tz=dt.UTC),
                 str(entry.get("operation", "")),
             )
-            for entry in self._history(table)
+            for entry in self._history(table, limit)
         ]
 
-    def _history(self, table: str) -> list[dict[str, Any]]:
+    def _history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         delta = self.open(table)
         if delta is None:
             return []
         try:
-            return list(delta.history())
+            return list(delta.history(limit))
         except (DeltaError, OSError) as exc:
             raise CatalogReadError(table, exc) from exc

@@ -125,7 +125,7 @@ def _probe_bucket(config: SiteConfig) -> tuple[bool, str | None]:
 
 
 def _count(site: Site, status: SiteStatus) -> None:
-    versions = site.store.versions(VERSION_TABLE)
+    versions = site.store.versions(VERSION_TABLE, limit=1)
     if versions:
         status.catalog_version, status.last_commit, _ = versions[0]
     rows = site.sql(

@@ -56,7 +56,7 @@ def versions(obj: Context, limit: int, fmt: str) -> None:
     """
     from catalog.query import VERSION_TABLE
 
-    rows = obj.site.store.versions(VERSION_TABLE)[:limit]
+    rows = obj.site.store.versions(VERSION_TABLE, limit)
     render_rows(["version", "committed_at", "operation"], rows, fmt)
 
 

@@ -41,7 +41,7 @@ def site_view(site: Site, config_path: Path | None, load: Any = None) -> dict[st
 
 def catalog_version(site: Site) -> dict[str, Any]:
     """The catalog's newest version and when it was committed (None before any)."""
-    versions = site.store.versions(VERSION_TABLE)
+    versions = site.store.versions(VERSION_TABLE, limit=1)
     if not versions:
         return {"version": None, "committed_at": None}
     version, when, _ = versions[0]
