@@ -16,7 +16,9 @@ one GET of ``v + 1`` that finds nothing.
 This is the Delta protocol's own append (reader 1, writer 2; the tables ``deltalake``
 creates). A table that needs more (writer features, a newer protocol) is not written
 here: ``TableLog.start`` returns None and the caller keeps to ``deltalake``.
-Checkpoints and compaction stay ``deltalake``'s (see ``CatalogStore``).
+Compaction commits here too (``replace``, see ``catalog.compaction``): ``deltalake``'s
+gives up after 15 versions taken during its rewrite, which a stream outruns. Checkpoints
+stay ``deltalake``'s (see ``CatalogStore``).
 """
 
 from __future__ import annotations
@@ -28,19 +30,26 @@ import threading
 import time
 import uuid
 import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from .row_groups import ROW_GROUP_ROWS
+
 #: The newest protocol this module writes: that of the tables deltalake creates.
 READER_VERSION = 1
 WRITER_VERSION = 2
 #: Log actions kept for the reader of new rows (``drain``) before it must start over.
 MAX_UNDRAINED = 100_000
+#: Rows of the files this process committed, kept for compaction (which then reads
+#: none of them back), oldest dropped first beyond this many bytes.
+KEPT_ROWS_BYTES = 16 * 2**20
 
 
 class ObjectStore(Protocol):
@@ -94,8 +103,9 @@ class LogReader:
         self.added.extend(added)
         gone = set(removed)
         if gone:
-            unread = [a for a in self.added if a.path in gone]
-            if unread:  # their rows live on only in this commit's new files
+            # Unread files whose rows this process holds need no file; the others'
+            # rows live on only in this commit's new files (read whole, then).
+            if any(a.path in gone and a.rows is None for a in self.added):
                 self.added = [a for a in self.added if a.path not in gone]
                 self.added.extend(compacted)
             self.removed |= gone
@@ -120,6 +130,8 @@ class TableLog:
         self.files = dict(files)
         self._lock = threading.Lock()
         self._readers: weakref.WeakSet[LogReader] = weakref.WeakSet()
+        self._kept: OrderedDict[str, pa.Table] = OrderedDict()  # path: rows
+        self._kept_bytes = 0
 
     @classmethod
     def start(cls, objects: ObjectStore, prefix: str, delta: DeltaTable) -> TableLog | None:
@@ -135,6 +147,27 @@ class TableLog:
         paths = actions.column("path").to_pylist()
         sizes = actions.column("size_bytes").to_pylist()
         return cls(objects, prefix, delta.version(), dict(zip(paths, sizes, strict=True)))
+
+    def live_files(self) -> dict[str, int]:
+        """The table's data files and their sizes, in log order, as this log knows them."""
+        with self._lock:
+            return dict(self.files)
+
+    def kept_rows(self, path: str) -> pa.Table | None:
+        """The rows of a live file this process committed, if still kept in memory."""
+        with self._lock:
+            return self._kept.get(path)
+
+    def _keep(self, path: str, rows: pa.Table) -> None:
+        self._kept[path] = rows
+        self._kept_bytes += rows.nbytes
+        while self._kept_bytes > KEPT_ROWS_BYTES and self._kept:
+            self._kept_bytes -= self._kept.popitem(last=False)[1].nbytes
+
+    def _forget(self, path: str) -> None:
+        rows = self._kept.pop(path, None)
+        if rows is not None:
+            self._kept_bytes -= rows.nbytes
 
     def reader(self) -> LogReader:
         """A new follower; its first ``drain`` hands it every live file."""
@@ -190,6 +223,7 @@ class TableLog:
             elif "remove" in action:
                 path = unquote(action["remove"]["path"])
                 self.files.pop(path, None)
+                self._forget(path)
                 removed.append(path)
             elif "protocol" in action:
                 protocol = action["protocol"]
@@ -254,8 +288,113 @@ class TableLog:
             )
         ).encode("utf-8")
         name = staged.name
+
+        def added(version: int) -> None:
+            self.files[name] = staged.size
+            self._keep(name, staged.rows)
+            for reader in self._readers:
+                reader._take([Added(name, staged.size, staged.rows)], [], [])
+
+        version = self._commit_entry(entry, name, attempts, added, valid=lambda: True)
+        assert version is not None  # always valid: an append conflicts with nothing
+        return version
+
+    def replace(
+        self,
+        removed: Mapping[str, int],
+        staged: Staged,
+        target_size: int,
+        read_version: int | None = None,
+        attempts: int = 50,
+    ) -> int | None:
+        """Commit a staged file in place of ``removed`` holding the same rows (a
+        compaction: ``dataChange`` false); the version committed.
+
+        Appends never touch the files a compaction removes, so a version taken by another
+        writer is retried at the next one, unless that writer removed one of ``removed``
+        (another compaction): then None, nothing committed (the staged file is left
+        unreferenced: harmless). ``read_version``: the version ``removed`` was chosen at.
+
+        Raises:
+            OSError: storage failed, or ``attempts`` versions in a row were taken.
+        """
+        assert staged.log is self, "staged for another table"
+        now = int(time.time() * 1000)
+        if read_version is None:
+            with self._lock:
+                read_version = self.version
+        actions: list[dict[str, Any]] = [
+            {
+                "commitInfo": {
+                    "timestamp": now,
+                    "operation": "OPTIMIZE",
+                    "operationParameters": {"targetSize": str(target_size)},
+                    "readVersion": read_version,
+                    "isBlindAppend": False,
+                    "clientVersion": "oods",
+                    "operationMetrics": {
+                        "numFilesAdded": 1,
+                        "numFilesRemoved": len(removed),
+                        "numBatches": 1,
+                    },
+                }
+            },
+            *(
+                {
+                    "remove": {
+                        "path": quote(path),
+                        "deletionTimestamp": now,
+                        "dataChange": False,
+                        "extendedFileMetadata": True,
+                        "partitionValues": {},
+                        "size": size,
+                    }
+                }
+                for path, size in removed.items()
+            ),
+            {
+                "add": {
+                    "path": staged.name,
+                    "partitionValues": {},
+                    "size": staged.size,
+                    "modificationTime": now,
+                    "dataChange": False,
+                    "stats": _stats(staged.rows),
+                }
+            },
+        ]
+        entry = "\n".join(json.dumps(a, separators=(",", ":")) for a in actions).encode("utf-8")
+        name = staged.name
+
+        def replaced(version: int) -> None:
+            for path in removed:
+                self.files.pop(path, None)
+                self._forget(path)
+            self.files[name] = staged.size
+            self._keep(name, staged.rows)
+            compacted = [Added(name, staged.size, staged.rows)]
+            for reader in self._readers:
+                reader._take([], compacted, list(removed))
+
+        return self._commit_entry(
+            entry, name, attempts, replaced, valid=lambda: all(p in self.files for p in removed)
+        )
+
+    def _commit_entry(
+        self,
+        entry: bytes,
+        name: str,
+        attempts: int,
+        applied: Callable[[int], None],
+        valid: Callable[[], bool],
+    ) -> int | None:
+        """Create the log entry adding ``name`` at the next free version (``applied``
+        then updates what this log knows); None once ``valid`` says another writer's
+        commit made it invalid."""
         with self._lock:
             for attempt in range(attempts):
+                if not valid():
+                    return None
                 version = self.version + 1
                 try:
                     created = self.objects.put_if_absent(self._log_key(version), entry)
@@ -267,9 +406,7 @@ class TableLog:
                     time.sleep(min(1.0, 0.05 * 2**attempt))
                 if created:
                     self.version = version
-                    self.files[name] = staged.size
-                    for reader in self._readers:
-                        reader._take([Added(name, staged.size, staged.rows)], [], [])
+                    applied(version)
                     return version
                 self._follow()  # another writer took it: learn its commits, try the next
                 if name in self.files:  # ours after all (an answer lost on the way)
@@ -289,7 +426,7 @@ class Staged:
 
 def _parquet_bytes(rows: pa.Table) -> bytes:
     buffer = io.BytesIO()
-    pq.write_table(rows, buffer, compression="snappy")
+    pq.write_table(rows, buffer, compression="snappy", row_group_size=ROW_GROUP_ROWS)
     return buffer.getvalue()
 
 

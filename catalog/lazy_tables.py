@@ -26,7 +26,8 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
 from .errors import CatalogReadError
-from .migrations import upgrade_rows
+from .file_stats import stats_dataset
+from .migrations import derivations, upgrade_rows
 from .schema_versions import current_version, stored_version
 from .tables import TableSpec
 
@@ -48,6 +49,7 @@ INVARIANT_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "datasets": ("instrument", "day_obs", "exposure", "detector", "dataset_type", "run"),
     "exposures": ("day_obs",),
     "calibrations": ("collection", "dataset_type", "instrument"),
+    "locations": ("instrument", "day_obs", "exposure"),  # copied from the dataset
 }
 
 
@@ -57,6 +59,15 @@ def _table_tree(delta: DeltaTable, filesystem: pa_fs.FileSystem | None) -> objec
         return None
     where = urllib.parse.urlsplit(delta.table_uri)
     return pa_fs.SubTreeFileSystem(f"{where.netloc}{where.path}".rstrip("/"), filesystem)
+
+
+def _lazy_rows(spec: TableSpec, delta: DeltaTable, filesystem: pa_fs.FileSystem | None) -> object:
+    """The table's files as an Arrow dataset, pruned by the statistics of the columns
+    predicates name (``catalog.file_stats``); ``deltalake``'s own for a local table."""
+    tree = _table_tree(delta, filesystem)
+    if tree is None or delta.metadata().partition_columns:
+        return delta.to_pyarrow_dataset(filesystem=tree)
+    return stats_dataset(delta, tree, (*spec.key, *INVARIANT_COLUMNS.get(spec.name, ())))
 
 
 def current_rows_sql(spec: TableSpec, source: str, pushdown: bool = False) -> str:
@@ -146,11 +157,13 @@ def install(
         if delta is None:  # no such table then (or yet)
             rows: object = spec.schema.empty_table()
         elif stored_version(delta) < current_version(spec.name):  # not migrated (yet)
-            rows = upgrade_rows(spec.name, stored_version(delta), delta.to_pyarrow_table())
+            version = stored_version(delta)
+            related = _installed_sources(connection, spec.name, version)
+            rows = upgrade_rows(spec.name, version, delta.to_pyarrow_table(), related)
         elif mode == "memory":
             rows = delta.to_pyarrow_table()
         else:
-            rows = delta.to_pyarrow_dataset(filesystem=_table_tree(delta, filesystem))
+            rows = _lazy_rows(spec, delta, filesystem)
     except (DeltaError, OSError, pa.ArrowException) as exc:
         raise CatalogReadError(spec.name, exc) from exc
     if mode == "memory":
@@ -165,6 +178,23 @@ def install(
     connection.execute(f"CREATE OR REPLACE {kind} {spec.name} AS {current}")
 
 
+def _installed_sources(
+    connection: duckdb.DuckDBPyConnection, table: str, version: int
+) -> dict[str, pa.Table]:
+    """The rows an upgrade of ``table`` derives from, as this snapshot holds them: the
+    source tables come first in ``TABLES``, so they are installed, as of the same time.
+    (A location read from before its migration gets its dataset's night and exposure.)"""
+    related = {}
+    for derivation in derivations(table, version):
+        try:
+            related[derivation.source] = connection.sql(
+                f"SELECT {', '.join(derivation.columns)} FROM {derivation.source}_history"
+            ).to_arrow_table()
+        except duckdb.CatalogException:  # not installed: its columns stay null
+            continue
+    return related
+
+
 #: Every dataset with its latest location, whatever its state. The window runs over the
 #: location rows of the datasets a query selects (the join comes first), so a query on
 #: one exposure keeps a few hundred rows, not the latest row of every location in the
@@ -173,19 +203,43 @@ def install(
 #: row counts for Arrow scans and then keeps the written order, so the hash table is
 #: built from the selected datasets and every location row streams past it (memory in
 #: proportion to the answer, not to the table).
+#:
+#: Location rows carry their dataset's instrument, day_obs and exposure, and the first
+#: branch joins on them with ``=``: DuckDB then derives ``l.exposure = X`` from a
+#: predicate ``exposure = X`` and the file statistics skip the other locations too.
+#: ``=`` never matches a null, so the datasets without a night or exposure (calibrations)
+#: come from the second branch, joined on the id alone. Its ``IS NULL`` filters skip, by
+#: the files' null counts, every file of either table holding only complete rows (a
+#: night's raws), so a query on raws pays little for it; there the located rows come
+#: second, building the hash table (calibrations: few).
+#: Together the branches are every (location, dataset) pair as long as each location
+#: row holds its dataset's values, as every writer, the migration and a snapshot of an
+#: unmigrated table (``fill_dataset_columns``) make it. The one exception: a location
+#: migrated while its dataset had no row keeps nulls, so were that dataset catalogued
+#: later, the lazy views would see only its later location rows.
 _LOCATED = (
-    "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.state, l.recorded_at AS stored_at "
-    "FROM locations_history l JOIN datasets d USING (dataset_id) "
-    "QUALIFY row_number() OVER (PARTITION BY d.dataset_id, {invariant} "
-    "ORDER BY l.recorded_at DESC) = 1"
+    "SELECT * FROM ("
+    "SELECT d.*, {located} FROM locations_history l JOIN datasets d "
+    "ON l.dataset_id = d.dataset_id AND {same} "
+    "UNION ALL "
+    "SELECT d.*, {located} FROM datasets d JOIN locations_history l "
+    "ON l.dataset_id = d.dataset_id WHERE ({unknown_here}) AND ({unknown_there})"
+    ") QUALIFY row_number() OVER (PARTITION BY dataset_id, {invariant} "
+    "ORDER BY stored_at DESC) = 1"
 )
 _IN_ORDER = "ORDER BY instrument, day_obs, exposure, detector, dataset_type"
 
 
 def install_file_views(connection: duckdb.DuckDBPyConnection) -> None:
     """``files`` and ``all_files`` of a lazy snapshot, as ``catalog.query`` defines them."""
-    invariant = ", ".join(f"d.{column}" for column in INVARIANT_COLUMNS["datasets"])
-    located = _LOCATED.format(invariant=invariant)
+    copied = INVARIANT_COLUMNS["locations"]
+    located = _LOCATED.format(
+        located="l.key, l.size, l.checksum, l.file_name, l.state, l.recorded_at AS stored_at",
+        same=" AND ".join(f"l.{column} = d.{column}" for column in copied),
+        unknown_here=" OR ".join(f"l.{column} IS NULL" for column in copied),
+        unknown_there=" OR ".join(f"d.{column} IS NULL" for column in copied),
+        invariant=", ".join(INVARIANT_COLUMNS["datasets"]),
+    )
     connection.execute(
         f"CREATE OR REPLACE VIEW files AS SELECT * EXCLUDE (state) FROM ({located}) "
         f"WHERE state = 'present' {_IN_ORDER}"

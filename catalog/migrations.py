@@ -17,7 +17,7 @@ of the older schema.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -41,6 +41,17 @@ class Migration:
     to_version: int
     summary: str
     upgrade: Callable[[pa.Table], pa.Table]
+    derive: Derivation | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Derivation:
+    """A second pass of a step that needs another table's rows: run when the caller has
+    them (``migrate`` does; a snapshot of an unmigrated table does not)."""
+
+    source: str  # the other table
+    columns: tuple[str, ...]  # the columns of it read
+    fill: Callable[[pa.Table, pa.Table], pa.Table]  # (this table's rows, source's) -> rows
 
 
 def _rename_dataset_filter(rows: pa.Table) -> pa.Table:
@@ -65,10 +76,55 @@ def _add_band(rows: pa.Table) -> pa.Table:
     return rows.add_column(at, pa.field("band", pa.string(), nullable=False), band)
 
 
+#: The dataset's columns a location row carries from schema version 2, and their types.
+DATASET_COLUMNS: tuple[pa.Field, ...] = (
+    pa.field("instrument", pa.string()),
+    pa.field("day_obs", pa.int64()),
+    pa.field("exposure", pa.int64()),
+)
+
+
+def _add_dataset_columns(rows: pa.Table) -> pa.Table:
+    """``locations.instrument``, ``day_obs``, ``exposure``, null until derived: without
+    the ``datasets`` table, a reader of an unmigrated table cannot know them (its
+    ``files`` join on ``dataset_id`` and take them from the datasets anyway)."""
+    at = rows.column_names.index("dataset_id") + 1 if "dataset_id" in rows.column_names else 0
+    for offset, field in enumerate(DATASET_COLUMNS):
+        if field.name not in rows.column_names:
+            rows = rows.add_column(at + offset, field, pa.nulls(rows.num_rows, field.type))
+    return rows
+
+
+def fill_dataset_columns(locations: pa.Table, datasets: pa.Table) -> pa.Table:
+    """The ``DATASET_COLUMNS`` of each location row, taken from its dataset's row.
+
+    They never differ between the rows of one dataset, so any row serves. A location
+    whose dataset has no row keeps nulls: instrument included (``""`` would claim a
+    value), and such a location is in no ``files`` answer, which joins the datasets.
+    """
+    found = pc.index_in(locations.column("dataset_id"), value_set=datasets.column("dataset_id"))
+    for field in DATASET_COLUMNS:
+        values = pc.take(datasets.column(field.name), found).cast(field.type)
+        at = locations.column_names.index(field.name)
+        locations = locations.set_column(at, field, values)
+    return locations
+
+
 #: Every migration, in order. A new one raises ``CURRENT_VERSIONS`` of its table.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("datasets", 2, "rename physical_filter to dataset_filter", _rename_dataset_filter),
     Migration("exposures", 2, "add band, derived from physical_filter", _add_band),
+    Migration(
+        "locations",
+        2,
+        "add instrument, day_obs, exposure, copied from the datasets",
+        _add_dataset_columns,
+        Derivation(
+            "datasets",
+            ("dataset_id", *(field.name for field in DATASET_COLUMNS)),
+            fill_dataset_columns,
+        ),
+    ),
 )
 
 
@@ -81,11 +137,33 @@ def steps(table: str, version: int) -> list[Migration]:
     ]
 
 
-def upgrade_rows(table: str, version: int, rows: pa.Table) -> pa.Table:
-    """``rows`` of ``table`` stored at ``version``, as this code's version holds them."""
+def upgrade_rows(
+    table: str, version: int, rows: pa.Table, related: Mapping[str, pa.Table] | None = None
+) -> pa.Table:
+    """``rows`` of ``table`` stored at ``version``, as this code's version holds them.
+
+    ``related`` holds other tables' rows for the steps that derive from them (see
+    ``Migration.derive``); a step whose table is not there leaves its columns null.
+    """
     for migration in steps(table, version):
         rows = migration.upgrade(rows)
+        derivation = migration.derive
+        if derivation is not None and related and derivation.source in related:
+            rows = derivation.fill(rows, related[derivation.source])
     return rows
+
+
+def derivations(table: str, version: int) -> list[Derivation]:
+    """What upgrading ``table`` from ``version`` derives from other tables."""
+    return [m.derive for m in steps(table, version) if m.derive is not None]
+
+
+def related_tables(store: CatalogStore, table: str, version: int) -> dict[str, pa.Table]:
+    """The other tables' rows (only the columns read) that upgrading ``table`` from
+    ``version`` derives from, read from the store's latest snapshot."""
+    return {
+        d.source: store.scan(d.source, columns=list(d.columns)) for d in derivations(table, version)
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +224,8 @@ def migrate(store: CatalogStore, dry_run: bool = False) -> list[TableMigration]:
         assert delta is not None
         schema = TABLES[item.table].schema
         try:
-            rows = upgrade_rows(item.table, item.from_version, delta.to_pyarrow_table())
+            related = related_tables(store, item.table, item.from_version)
+            rows = upgrade_rows(item.table, item.from_version, delta.to_pyarrow_table(), related)
             rows = rows.select(schema.names).cast(schema)
             write_deltalake(delta, rows, mode="overwrite", schema_mode="overwrite")
             mark_current(DeltaTable(delta.table_uri, storage_options=_options(store)), item.table)

@@ -24,12 +24,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.fs as pa_fs
 from deltalake import DeltaTable
 
+from .dataset_index import DatasetIndex
 from .errors import ReadOnlyQueryError
 from .lazy_tables import (
     MODES,
@@ -45,6 +49,10 @@ from .tables import TABLES, CatalogStore
 #: The table whose versions number the catalog's versions: every ingest commits it last,
 #: and every records update commits it (empty) last.
 VERSION_TABLE = "locations"
+
+#: Lookups of more ids than this scan instead of naming each one's exposure (a query
+#: with thousands of exposures in OR would cost more to plan than the scan).
+INDEXED_IDS = 64
 
 #: Query nodes a read may contain; anything else (DELETE_QUERY_NODE in a CTE …) is refused.
 _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
@@ -92,6 +100,9 @@ class Snapshot:
         self.connection = duckdb.connect()
         self._versions: dict[str, int | None] = {}
         self._filesystem: pa_fs.FileSystem | None = None  # lazy: the files' S3 client
+        self._datasets: DeltaTable | None = None  # lazy: the version the id index serves
+        self._id_index: DatasetIndex | None = None  # opened by the first lookup by id
+        self._id_index_opened = False
         self.refresh()
         if not allow_local_files:
             # Refreshing registers Python Arrow objects only (tables, or datasets read
@@ -114,8 +125,11 @@ class Snapshot:
         else:
             when = self.as_of
         changed: dict[str, DeltaTable | None] = {}
-        for spec in TABLES.values():
-            delta = self._open_as_of(spec.name, when)
+        # Each table's log is read in a thread of its own: most of the time of opening
+        # a snapshot is waiting on storage and parsing in deltalake, outside the GIL.
+        with ThreadPoolExecutor(len(TABLES)) as pool:
+            opened = list(pool.map(lambda name: self._open_as_of(name, when), TABLES))
+        for spec, delta in zip(TABLES.values(), opened, strict=True):
             version = None if delta is None else delta.version()
             if spec.name in self._versions and self._versions[spec.name] == version:
                 continue
@@ -129,6 +143,8 @@ class Snapshot:
             self._filesystem = s3_filesystem(self.store.root, self.store.storage_options)
         for name, delta in changed.items():
             install(self.connection, TABLES[name], delta, self.mode, self._filesystem)
+        if "datasets" in changed:
+            self._datasets, self._id_index_opened = changed["datasets"], False
         self._install_files()
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
@@ -139,6 +155,64 @@ class Snapshot:
         """
         check_read_only(self.connection, query)
         return self.connection.sql(query, params=params)
+
+    def dataset_id_condition(
+        self, dataset_id: str, alias: str = ""
+    ) -> tuple[str, dict[str, object]]:
+        """A WHERE condition (and its parameters) for one dataset id in ``datasets``,
+        ``files`` or ``all_files``, columns prefixed by ``alias`` (``"d."``).
+
+        Lazy, with a dataset index (``catalog.dataset_index``), it also names the
+        dataset's instrument, night and exposure, so the scans read that exposure's files
+        instead of every file's ids; an id in no file of this snapshot gives ``FALSE``.
+        The rows selected are the same either way.
+        """
+        return self.dataset_ids_condition([dataset_id], alias)
+
+    def dataset_ids_condition(
+        self, dataset_ids: Sequence[str], alias: str = ""
+    ) -> tuple[str, dict[str, object]]:
+        """``dataset_id_condition`` for several ids (up to ``INDEXED_IDS`` through the index)."""
+        ids = list(dict.fromkeys(dataset_ids))
+        if not ids:
+            return "FALSE", {}
+        column = f"{alias}dataset_id"
+        params: dict[str, object]
+        if len(ids) == 1:
+            test, params = f"{column} = $id_dataset", {"id_dataset": ids[0]}
+        else:
+            test, params = f"list_contains($id_datasets, {column})", {"id_datasets": ids}
+        places = self._index_places(ids) if len(ids) <= INDEXED_IDS else None
+        if places is None:
+            return test, params
+        clauses = []
+        for n, place in enumerate(places):
+            parts = []
+            for name, value in zip(("instrument", "day_obs", "exposure"), place, strict=True):
+                if value is None:
+                    parts.append(f"{alias}{name} IS NULL")
+                else:
+                    parts.append(f"{alias}{name} = $id_{name}{n}")
+                    params[f"id_{name}{n}"] = value
+            clauses.append("(" + " AND ".join(parts) + ")")
+        return f"{test} AND ({' OR '.join(clauses) or 'FALSE'})", params
+
+    def _index_places(
+        self, dataset_ids: Sequence[str]
+    ) -> list[tuple[str | None, int | None, int | None]] | None:
+        """Where the index puts ``dataset_ids``; None without an index (or if unreadable)."""
+        if self.mode != "lazy" or self._datasets is None:
+            return None
+        try:
+            if not self._id_index_opened:
+                self._id_index = DatasetIndex.open(self.store, self._datasets, self._filesystem)
+                self._id_index_opened = True
+            if self._id_index is None:
+                return None
+            return self._id_index.places(dataset_ids)
+        except (OSError, pa.ArrowException):
+            self._id_index = None  # replaced by maintenance meanwhile: scan this time
+            return None
 
     def close(self) -> None:
         self.connection.close()

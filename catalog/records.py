@@ -128,9 +128,17 @@ class LocationRecord:
     """Where a dataset's bytes are in the site's bucket, and in what state.
 
     ``state`` is ``present`` or ``deleted``; the latest row per dataset is the truth.
+    ``instrument``, ``day_obs`` and ``exposure`` are the dataset's own (never changed
+    for a dataset), copied so that a night's or an exposure's location rows are found
+    by file statistics without reading the rest; ``day_obs`` and ``exposure`` are None
+    for datasets without them (calibrations), and all three for a location migrated
+    from schema version 1 whose dataset row was missing.
     """
 
     dataset_id: str
+    instrument: str | None
+    day_obs: int | None
+    exposure: int | None
     key: str
     size: int
     checksum: str  # sha256, hex

@@ -21,7 +21,7 @@ from .errors import CatalogError
 SCHEMA_VERSION_KEY = "oods.schema_version"
 #: Each table's schema version in this code; a table not named here is at version 1.
 #: Raising a number needs a migration in ``catalog.migrations`` (version N -> N + 1).
-CURRENT_VERSIONS: dict[str, int] = {"datasets": 2, "exposures": 2}
+CURRENT_VERSIONS: dict[str, int] = {"datasets": 2, "exposures": 2, "locations": 2}
 
 
 class SchemaVersionError(CatalogError):

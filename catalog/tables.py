@@ -24,6 +24,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from .append_log import ObjectStore, TableLog
+from .compaction import compact_small_files
 from .errors import CatalogCommitError, CatalogReadError
 from .migrations import upgrade_rows
 from .records import (
@@ -35,7 +36,9 @@ from .records import (
     ProvenanceRecord,
     arrow_schema,
 )
-from .schema_versions import check_writable, mark_current, stored_version
+from .row_groups import writer_properties
+from .schema_versions import check_writable, current_version, mark_current, stored_version
+from .table_creation import create_marked_table
 
 COMMIT_ATTEMPTS = 8
 #: A writer compacts a table once it holds this many data files (see ``append``).
@@ -88,6 +91,12 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("arrivals", arrow_schema(ArrivalRecord), ("seq",), "recorded_at"),
     )
 }
+
+
+def _as_stored(table: str, rows: pa.Table) -> pa.Table:
+    """``rows`` with the table's schema (no cast when they have it: most commits)."""
+    schema = TABLES[table].schema
+    return rows if rows.schema.equals(schema, check_metadata=True) else rows.cast(schema)
 
 
 class _OpenTables:
@@ -168,8 +177,17 @@ class CatalogStore:
         (e.g. one without ``arrivals``) gets it on the next writer's open.
         """
         for spec in TABLES.values():
-            if self.open(spec.name) is None:
+            if self.open(spec.name) is not None:
+                continue
+            version = current_version(spec.name)
+            if self.objects is None or version == 1:
                 self.append(spec.name, spec.schema.empty_table())
+                continue
+            try:  # one commit, its version recorded (see catalog.table_creation)
+                create_marked_table(self.objects, self._key(spec.name), spec.schema, version)
+            except OSError as exc:
+                raise CatalogCommitError(spec.name, 1, exc) from exc
+            self._open.writable.add(spec.name)  # made at this code's version just now
 
     def close(self) -> None:
         """Drop the kept tables (reopened on next use). Call before the process ends:
@@ -236,7 +254,7 @@ class CatalogStore:
         writes a checkpoint, so that readers open the table quickly (history kept; a
         failed compaction is left to the next one). Without, through ``deltalake``.
         """
-        rows = rows.cast(TABLES[table].schema)
+        rows = _as_stored(table, rows)
         last: BaseException | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
@@ -253,10 +271,13 @@ class CatalogStore:
                             rows,
                             mode="append",
                             storage_options=dict(self.storage_options),
+                            writer_properties=writer_properties(),
                         )
                         self._mark_created(table)
                     else:
-                        write_deltalake(delta, rows, mode="append")
+                        write_deltalake(
+                            delta, rows, mode="append", writer_properties=writer_properties()
+                        )
                         self._compact_if_many_files(table, delta)
                 return
             except (CommitFailedError, DeltaError, OSError) as exc:
@@ -333,15 +354,26 @@ class CatalogStore:
 
     def maintain(self, table: str) -> None:
         """Compact the table's small files and write a checkpoint, so that readers
-        open it quickly (history kept). A failure is left to the next time."""
+        open it quickly (history kept). A failure is left to the next time.
+
+        A table this store writes by blind appends is compacted through its own log
+        (``catalog.compaction``: it commits however many versions a stream adds
+        meanwhile); others through ``deltalake``.
+        """
         try:
+            log = self.log(table) if table in self._open.writable else None
+            if log is not None:
+                compact_small_files(log, TABLES[table].schema, AUTO_COMPACT_TARGET)
             with self.kept(table) as delta:
                 if delta is None:
                     return
                 delta.update_incremental()
-                delta.optimize.compact(target_size=AUTO_COMPACT_TARGET)
+                if log is None:
+                    delta.optimize.compact(
+                        target_size=AUTO_COMPACT_TARGET, writer_properties=writer_properties()
+                    )
                 delta.create_checkpoint()
-        except (DeltaError, OSError, CatalogReadError):
+        except (DeltaError, OSError, CatalogReadError, pa.ArrowException):
             pass  # lost a race with another compaction, or a hiccup: done next time
 
     def wait_for_maintenance(self, timeout: float = 60.0) -> bool:
@@ -360,7 +392,9 @@ class CatalogStore:
         try:
             if len(delta.file_uris()) < limit:
                 return
-            delta.optimize.compact(target_size=AUTO_COMPACT_TARGET)
+            delta.optimize.compact(
+                target_size=AUTO_COMPACT_TARGET, writer_properties=writer_properties()
+            )
             delta.create_checkpoint()
         except (DeltaError, OSError):
             # Lost a race with another writer's compaction, or a storage hiccup. The rows
@@ -379,7 +413,7 @@ class CatalogStore:
         Raises:
             CatalogCommitError: the first commit that failed.
         """
-        stages = [{t: r.cast(TABLES[t].schema) for t, r in s.items() if r.num_rows} for s in stages]
+        stages = [{t: _as_stored(t, r) for t, r in s.items() if r.num_rows} for s in stages]
         for table in {t for stage in stages for t in stage}:
             self.check_writable(table)
         logs = {t: self.log(t) for stage in stages for t in stage}
@@ -448,7 +482,7 @@ class CatalogStore:
         if delta is None:
             return {}
         try:
-            metrics = delta.optimize.compact()
+            metrics = delta.optimize.compact(writer_properties=writer_properties())
             delta.create_checkpoint()
         except (DeltaError, OSError) as exc:
             raise CatalogCommitError(table, 1, exc) from exc

@@ -92,9 +92,8 @@ def locate(
         DatasetNotFound: nothing present matches, or exposure + detector is ambiguous.
     """
     if dataset_id is not None:
-        rows = site.sql(
-            f"SELECT * FROM ({_PRESENT}) WHERE dataset_id = $id", {"id": dataset_id}
-        ).fetchall()
+        condition, found_by = site.dataset_id_condition(dataset_id)
+        rows = site.sql(f"SELECT * FROM ({_PRESENT}) WHERE {condition}", found_by).fetchall()
         what = f"dataset {dataset_id}"
     elif exposure is not None and detector is not None:
         rows = list_datasets(
@@ -132,7 +131,7 @@ def _absent(
 ) -> str:
     """Why nothing present matched: not catalogued at all, or known but not here."""
     if dataset_id is not None:
-        query, params = "dataset_id = $id", {"id": dataset_id}
+        query, params = site.dataset_id_condition(dataset_id)
     else:
         query, params = "exposure = $e AND detector = $d", {"e": exposure, "d": detector}
         if instrument is not None:

@@ -32,10 +32,10 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pyarrow as pa
 
@@ -241,10 +241,14 @@ def ingest_prepared(
     # Headers are read and translated by one thread (the work holds the GIL: more threads
     # only slow it down), a batch ahead of the workers that hash and upload.
     with ThreadPoolExecutor(site.config.workers) as pool, ThreadPoolExecutor(1) as reader:
-        upcoming = reader.submit(_prepare_all, prepare, batches[0]) if batches else None
+        # One batch (a file at a time, as an archiver calls) is prepared here: a thread
+        # started per call would overlap nothing.
+        upcoming = reader.submit(_prepare_all, prepare, batches[0]) if len(batches) > 1 else None
         for index in range(len(batches)):
-            assert upcoming is not None
-            prepared = upcoming.result()
+            if upcoming is None:
+                prepared = _prepare_all(prepare, batches[index])
+            else:
+                prepared = upcoming.result()
             if index + 1 < len(batches):
                 upcoming = reader.submit(_prepare_all, prepare, batches[index + 1])
             _ingest_batch(site, pool, prepared, dataset_type, run, report, progress, inputs or {})
@@ -320,7 +324,7 @@ def _ingest_known(
     uploaded: list[_Prepared] = []
     adopted: set[str] = set()  # found already stored, same bytes: catalogued unless known
     for item, outcome in zip(
-        fresh.values(), pool.map(lambda p: _upload(site, p, run), fresh.values()), strict=True
+        fresh.values(), _map(pool, lambda p: _upload(site, p, run), fresh.values()), strict=True
     ):
         if outcome.failure is None:
             uploaded.append(dataclasses.replace(item, sha256=outcome.sha256))
@@ -331,7 +335,7 @@ def _ingest_known(
             _tick(progress)
     known.update({p.dataset_id: p.checksum for p in uploaded})
     uploaded = _drop_catalogued_meanwhile(site, uploaded, adopted, report, progress)
-    for item, (sha256, failure) in zip(repeated, pool.map(_hash, repeated), strict=True):
+    for item, (sha256, failure) in zip(repeated, _map(pool, _hash, repeated), strict=True):
         report.results.append(_compare(item, sha256, failure, known.get(item.dataset_id)))
         _tick(progress)
     if not uploaded:
@@ -348,6 +352,17 @@ def _ingest_known(
         report.results.extend(p.result("ingested") for p in uploaded)
     for _ in uploaded:
         _tick(progress)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _map(pool: ThreadPoolExecutor, work: Callable[[_T], _R], items: Collection[_T]) -> Iterator[_R]:
+    """``pool.map``, but one item is done here: no thread is started for it."""
+    if len(items) <= 1:
+        return iter([work(item) for item in items])
+    return pool.map(work, items)
 
 
 def _tick(progress: Progress | None) -> None:
@@ -698,8 +713,19 @@ def _commit(
         for input_id, role in inputs.items()
     ]
     locations = [
-        LocationRecord(p.dataset_id, p.key, p.size, p.checksum, p.path.name, "present", now)
-        for p in items
+        LocationRecord(
+            d.dataset_id,
+            d.instrument,
+            d.day_obs,
+            d.exposure,
+            p.key,
+            p.size,
+            p.checksum,
+            p.path.name,
+            "present",
+            now,
+        )
+        for p, d in zip(items, datasets, strict=True)
     ]
     # The first three do not depend on each other; the locations that make the batch
     # visible are committed only once all of them are.

@@ -55,18 +55,26 @@ def select_files(
         >>> select_files(site, "day_obs = 20250601 AND detector = 94").files
     """
     site.refresh()
-    query = f"SELECT {_COLUMNS} FROM files"
+    wanted = None if dataset_ids is None else list(dict.fromkeys(dataset_ids))
+    conditions, params = [], {}
     if where is not None and where.strip():
-        query += f" WHERE ({where})"
+        conditions.append(f"({where})")
+    if wanted is not None:
+        # In the query, not only in the filter below: a lazy snapshot then reads only
+        # the ids' exposures (``catalog.dataset_index``), not every file.
+        condition, params = site.dataset_ids_condition(wanted)
+        conditions.append(f"({condition})")
+    query = f"SELECT {_COLUMNS} FROM files"
+    if conditions:
+        query += " WHERE " + " AND ".join(conditions)
     query += " ORDER BY key"
     try:
-        rows = site.sql(query).fetchall()
+        rows = site.sql(query, params or None).fetchall()
     except duckdb.Error as exc:
         raise SelectionError(f"--where {where!r}: {_first_line(exc)}") from None
     found = [Located(*row) for row in rows]
     selection = Selection(found)
-    if dataset_ids is not None:
-        wanted = list(dict.fromkeys(dataset_ids))
+    if wanted is not None:
         by_id = {f.dataset_id: f for f in found}
         selection.files = [by_id[i] for i in wanted if i in by_id]
         selection.unknown = [i for i in wanted if i not in by_id]

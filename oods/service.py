@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from catalog import TABLES
+from catalog.dataset_index import refresh_dataset_index
 from catalog.errors import one_line
 from catalog.records import ArrivalRecord, to_arrow
 
@@ -48,9 +49,11 @@ LSSTCAM_DETECTORS = 205
 
 
 def compact_all(site: Site) -> None:
-    """Merge the small files every commit adds, in every catalog table (history kept)."""
+    """Merge the small files every commit adds, in every catalog table (history kept),
+    and rebuild the dataset-id index once it is stale (``catalog.dataset_index``)."""
     for table in TABLES:
         site.store.compact(table)
+    refresh_dataset_index(site.store)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class Site:
         #: ``catalog.index``): keep one Site open to write a stream of files cheaply.
         self.index = CatalogIndex(self.store)
         self._snapshot: Snapshot | None = None
+        self._stale = False  # refresh the snapshot before its next query
         self._corrections: Corrections | None = None
 
     def close(self) -> None:
@@ -131,14 +133,37 @@ class Site:
 
         Read-only: SQL that would change the loaded tables raises ReadOnlyQueryError.
         """
+        return self._loaded_snapshot().sql(query, params)
+
+    def dataset_id_condition(
+        self, dataset_id: str, alias: str = ""
+    ) -> tuple[str, dict[str, object]]:
+        """A condition selecting one dataset id in ``sql()``'s snapshot, pruned by the
+        dataset index when lazy (see ``catalog.Snapshot.dataset_id_condition``)."""
+        return self._loaded_snapshot().dataset_id_condition(dataset_id, alias)
+
+    def dataset_ids_condition(
+        self, dataset_ids: Sequence[str], alias: str = ""
+    ) -> tuple[str, dict[str, object]]:
+        """``dataset_id_condition`` for several ids."""
+        return self._loaded_snapshot().dataset_ids_condition(dataset_ids, alias)
+
+    def refresh(self, lazily: bool = False) -> None:
+        """Make ``sql()`` see the latest commit; ``lazily``: when next queried (for a
+        writer that need not read back what it just wrote: it may never be asked)."""
+        if self._snapshot is None:
+            return
+        self._stale = lazily
+        if not lazily:
+            self._snapshot.refresh()
+
+    def _loaded_snapshot(self) -> Snapshot:
         if self._snapshot is None:
             self._snapshot = self.snapshot()
-        return self._snapshot.sql(query, params)
-
-    def refresh(self) -> None:
-        """Make ``sql()`` see the latest commit."""
-        if self._snapshot is not None:
+        elif self._stale:
             self._snapshot.refresh()
+        self._stale = False
+        return self._snapshot
 
     def presigned_url(self, key: str, expires: int = 3600) -> str:
         """A plain-HTTP GET URL for ``key``, valid ``expires`` seconds, for any client."""

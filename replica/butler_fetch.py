@@ -78,9 +78,9 @@ def fetch_from_butler(
 
 def _remote_rows(site: Site, dataset_ids: Sequence[str]) -> list[dict[str, Any]]:
     relation = site.sql(
-        "SELECT dataset_id, dataset_type, run, instrument, data_id, exposure, detector, key, "
-        "file_name FROM all_files WHERE state = $state AND dataset_id IN (SELECT unnest($ids)) "
-        "ORDER BY key",
+        "SELECT dataset_id, dataset_type, run, instrument, data_id, day_obs, exposure, "
+        "detector, key, file_name FROM all_files "
+        "WHERE state = $state AND dataset_id IN (SELECT unnest($ids)) ORDER BY key",
         {"state": REMOTE, "ids": list(dataset_ids)},
     )
     return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
@@ -127,6 +127,8 @@ def _read(
         checksum,
         row["file_name"],
         now,
+        row["day_obs"],
+        row["exposure"],
     )
     return transfer, data
 

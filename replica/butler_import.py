@@ -131,8 +131,20 @@ def import_from_butler(
     located = set(site.sql("SELECT DISTINCT dataset_id FROM locations_history").fetchall())
     datasets = [_dataset_row(ref, days, now) for i, ref in refs.items() if i not in known]
     uris = _uris(butler, [ref for i, ref in refs.items() if (i,) not in located], report)
+    described = {i: _dataset_row(refs[i], days, now) for i in uris}  # known ones too
     locations = [
-        LocationRecord(i, uri, size, "", uri.rsplit("/", 1)[-1], REMOTE, now)
+        LocationRecord(
+            i,
+            described[i].instrument,
+            described[i].day_obs,
+            described[i].exposure,
+            uri,
+            size,
+            "",
+            uri.rsplit("/", 1)[-1],
+            REMOTE,
+            now,
+        )
         for i, (uri, size) in uris.items()
     ]
     exposure_rows = to_arrow(new_exposures, ExposureRecord)

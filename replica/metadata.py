@@ -97,7 +97,10 @@ def _remote_locations(remote: Site, located: pa.Table) -> pa.Table:
         new = "SELECT dataset_id FROM ids ANTI JOIN located USING (dataset_id)"
         if not connection.sql(f"SELECT count(*) FROM ({new})").fetchall()[0][0]:
             return TABLES["locations"].schema.empty_table()
-        there = remote.sql("SELECT dataset_id, key, size, checksum, file_name FROM files")
+        there = remote.sql(
+            "SELECT dataset_id, instrument, day_obs, exposure, key, size, checksum, file_name "
+            "FROM files"
+        )
         connection.register("there", there.to_arrow_table())
         # Built in Arrow, not as Python objects: this is 10^6 rows for a whole archive.
         rows = connection.sql(

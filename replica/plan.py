@@ -19,7 +19,10 @@ import pyarrow as pa
 from oods import Site
 
 #: Columns of the source's ``files`` view a transfer needs.
-_COLUMNS = "dataset_id, dataset_type, instrument, key, size, checksum, file_name, stored_at"
+_COLUMNS = (
+    "dataset_id, dataset_type, instrument, key, size, checksum, file_name, stored_at, "
+    "day_obs, exposure"
+)
 
 #: What ``push`` sends to the permanent archive. There is no promotion marker for
 #: outputs yet, so: raws, plus every dataset certified as a calibration; other outputs
@@ -39,6 +42,8 @@ class Transfer:
     checksum: str
     file_name: str
     stored_at: dt.datetime
+    day_obs: int | None = None  # the dataset's, copied to its location rows
+    exposure: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

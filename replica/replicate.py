@@ -12,15 +12,17 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from catalog import CatalogError, SchemaVersionError
-from catalog.errors import one_line
+from catalog.errors import CatalogReadError, one_line
+from catalog.tables import TABLES
 from oods import Site
 
+from .pending_rows import PendingRows, pending_catalog_rows
 from .plan import Plan, Transfer
-from .rows import copy_catalog_rows, location_rows
+from .rows import location_rows
 from .schemas import SchemaMismatch
 from .transfer import Copied, copy_object
 
@@ -112,11 +114,31 @@ def replicate(
     """
     started = time.perf_counter()
     report = ReplicaReport(plan)
-    try:  # before any byte moves: a table at another version would refuse the rows
-        destination.store.check_writable_tables()
-    except SchemaVersionError as exc:
-        report.failed.extend((t, f"{t.key}: not copied: {exc}") for t in plan.transfers)
-        return report
+    with ThreadPoolExecutor(workers or source.config.workers) as pool:
+        try:  # before any byte moves: a table at another version would refuse the rows
+            list(pool.map(destination.store.check_writable, TABLES))  # one table a thread
+        except SchemaVersionError as exc:
+            report.failed.extend((t, f"{t.key}: not copied: {exc}") for t in plan.transfers)
+            return report
+        except CatalogReadError:  # its tables did not answer (bounded): the next run resumes
+            report.not_done.extend(plan.transfers)
+            return report
+        _copy_all(source, destination, pool, plan, retention, report, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _copy_all(
+    source: Site,
+    destination: Site,
+    pool: ThreadPoolExecutor,
+    plan: Plan,
+    retention: str,
+    report: ReplicaReport,
+    progress: Progress | None,
+) -> None:
+    """Copy the plan batch by batch, while another thread reads the catalog rows the
+    destination lacks (known from the plan): after the copies, only commits are left."""
     gone = threading.Event()
 
     def one(item: Transfer) -> Copied:
@@ -129,26 +151,27 @@ def replicate(
 
     size = source.config.batch_size
     batches = [plan.transfers[i : i + size] for i in range(0, len(plan.transfers), size)]
-    with ThreadPoolExecutor(workers or source.config.workers) as pool:
+    ids = [t.dataset_id for t in plan.transfers]
+    with ThreadPoolExecutor(1, thread_name_prefix="replica-rows") as reader:
+        pending = reader.submit(pending_catalog_rows, source, destination, ids)
         for batch in batches:  # one catalog commit per batch, as ingest does
-            _copy_batch(source, destination, pool, one, batch, report, progress, gone)
-    if not gone.is_set():
-        destination.refresh()
-    report.seconds = time.perf_counter() - started
-    return report
+            _copy_batch(destination, pool, one, batch, pending, report, progress, gone)
+    if not gone.is_set():  # read again only when next queried: it is what was just written
+        destination.refresh(lazily=True)
 
 
 def _copy_batch(
-    source: Site,
     destination: Site,
     pool: ThreadPoolExecutor,
     one: Callable[[Transfer], Copied],
     batch: Sequence[Transfer],
+    pending: Future[PendingRows],
     report: ReplicaReport,
     progress: Progress | None,
     gone: threading.Event,
 ) -> None:
-    """Copy one batch's objects, then commit the verified ones' rows at the destination."""
+    """Copy one batch's objects, then commit the verified ones' rows at the destination:
+    catalog rows first, locations last, in one ``append_in_order``."""
     verified: list[Transfer] = []
     for outcome in pool.map(one, batch):
         if progress is not None:  # called from this thread only, in plan order
@@ -166,14 +189,16 @@ def _copy_batch(
         report.not_done.extend(verified)
         return
     try:
-        copied = copy_catalog_rows(source, destination, [t.dataset_id for t in verified])
-        destination.store.append("locations", location_rows(verified, "present"))
+        rows = pending.result().of([t.dataset_id for t in verified])
+        locations = location_rows(verified, "present")
+        destination.store.append_in_order([rows, {"locations": locations}])
     except (SchemaMismatch, SchemaVersionError) as exc:
         report.failed.extend((t, f"{t.key}: not catalogued: {exc}") for t in verified)
     except CatalogError as exc:
         reason = "catalog commit failed ({}); the bytes are copied and the next run adopts them"
         report.failed.extend((t, f"{t.key}: {reason.format(one_line(exc))}") for t in verified)
     else:
-        report.rows += copied.rows + len(verified)
-        report.notes = sorted(set(report.notes) | set(copied.notes))
+        pending.result().committed(rows)
+        report.rows += sum(t.num_rows for t in rows.values()) + len(verified)
+        report.notes = sorted(set(report.notes) | set(pending.result().notes))
         report.copied.extend(verified)

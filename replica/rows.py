@@ -27,7 +27,7 @@ from .plan import Transfer
 from .schemas import conform, version_notes
 
 #: Table -> the columns that identify one row version (anti-joined with the destination).
-_ROW_IDENTITY = {
+ROW_IDENTITY = {
     "exposures": ("instrument", "exposure", "recorded_at"),
     "datasets": ("dataset_id", "recorded_at"),
     "provenance": ("output_id", "input_id", "role"),
@@ -36,7 +36,7 @@ _ROW_IDENTITY = {
 
 #: The source's current rows of each table that belong to the datasets in ``ids``
 #: (``IN (SELECT unnest(...))`` is a hash semi-join: fine for 10^6 ids).
-_SELECT = {
+SELECT = {
     "datasets": "SELECT * FROM datasets WHERE dataset_id IN (SELECT unnest($ids))",
     "exposures": (
         "SELECT * FROM exposures WHERE (instrument, exposure) IN "
@@ -70,17 +70,17 @@ def copy_catalog_rows(
     new: dict[str, pa.Table] = {}
     notes: set[str] = set()
     params = None if dataset_ids is None else {"ids": list(dataset_ids)}
-    for table, query in _SELECT.items():
+    for table, query in SELECT.items():
         chosen = f"SELECT * FROM {table}" if dataset_ids is None else query
-        identity = _ROW_IDENTITY[table]
+        identity = ROW_IDENTITY[table]
         held_rows = held_keys(destination, table, identity)
         # Keys first: a re-sync with nothing new never moves whole rows between sites.
         keys = source.sql(f"SELECT {', '.join(identity)} FROM ({chosen})", params=params)
-        if not _not_held(keys.to_arrow_table(), held_rows, identity).num_rows:
+        if not not_held(keys.to_arrow_table(), held_rows, identity).num_rows:
             continue
         rows = source.sql(chosen, params=params).to_arrow_table()  # upgraded as read
         notes |= version_notes(source.store, table)
-        new[table] = conform(_not_held(rows, held_rows, identity), table, notes)
+        new[table] = conform(not_held(rows, held_rows, identity), table, notes)
     destination.store.append_together(new)
     return RowsCopied(sum(t.num_rows for t in new.values()), tuple(sorted(notes)))
 
@@ -108,6 +108,9 @@ def location_rows(items: Iterable[Transfer], state: str) -> pa.Table:
     return pa.Table.from_pydict(
         {
             "dataset_id": [t.dataset_id for t in items],
+            "instrument": [t.instrument for t in items],
+            "day_obs": [t.day_obs for t in items],
+            "exposure": [t.exposure for t in items],
             "key": [t.key for t in items],
             "size": [t.size for t in items],
             "checksum": [t.checksum for t in items],
@@ -119,7 +122,8 @@ def location_rows(items: Iterable[Transfer], state: str) -> pa.Table:
     )
 
 
-def _not_held(rows: pa.Table, held: pa.Table, identity: Sequence[str]) -> pa.Table:
+def not_held(rows: pa.Table, held: pa.Table, identity: Sequence[str]) -> pa.Table:
+    """``rows`` whose ``identity`` columns match no row of ``held`` (nulls match nulls)."""
     if not rows.num_rows:
         return rows
     on = " AND ".join(f"r.{c} IS NOT DISTINCT FROM h.{c}" for c in identity)

@@ -1,7 +1,8 @@
 """A site's catalog put back to schema version 1, as OODS wrote it before versions.
 
 A real Delta rewrite of the tables that changed (datasets: ``physical_filter``;
-exposures: no ``band``), recorded as version 1: what a site not yet migrated holds.
+exposures: no ``band``; locations: no ``instrument``, ``day_obs``, ``exposure``),
+recorded as version 1: what a site not yet migrated holds.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ def set_version(site: Site, table: str, version: int) -> None:
 
 
 def make_version_1(site: Site) -> None:
-    """Rewrite ``site``'s datasets and exposures in their version 1 schema."""
+    """Rewrite ``site``'s datasets, exposures and locations in their version 1 schema."""
     options = dict(site.store.storage_options)
     datasets = site.store.load("datasets")
     datasets = datasets.rename_columns(
         ["physical_filter" if n == "dataset_filter" else n for n in datasets.column_names]
     )
     exposures = site.store.load("exposures").drop_columns(["band"])
+    locations = site.store.load("locations").drop_columns(["instrument", "day_obs", "exposure"])
     site.store.close()
-    for table, rows in (("datasets", datasets), ("exposures", exposures)):
+    for table, rows in (("datasets", datasets), ("exposures", exposures), ("locations", locations)):
         uri = site.store.uri(table)
         write_deltalake(
             uri, rows, mode="overwrite", schema_mode="overwrite", storage_options=options

@@ -501,7 +501,8 @@ def provenance(obj: Context, dataset_id: str, fmt: str) -> None:
       oods provenance 6b1cbc85-e6ad-5662-bb92-f98cdbe39843 --format csv
     """
     snapshot = obj.site.snapshot()
-    known = snapshot.sql("SELECT 1 FROM datasets WHERE dataset_id = $id", {"id": dataset_id})
+    condition, params = snapshot.dataset_id_condition(dataset_id)
+    known = snapshot.sql(f"SELECT 1 FROM datasets WHERE {condition}", params)
     if not known.fetchall():
         raise UnknownDatasetError(dataset_id)
     render(input_closure(snapshot, dataset_id), fmt)

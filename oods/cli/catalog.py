@@ -22,7 +22,9 @@ def catalog_group() -> None:
 def compact(obj: Context) -> None:
     """Merge the catalog's small commit files and write checkpoints.
 
-    History stays: time travel (--as-of) still reaches every earlier version.
+    History stays: time travel (--as-of) still reaches every earlier version. The
+    dataset-id index (lookups by id in a large catalog) is rebuilt if a tenth of the
+    datasets are newer than it.
 
     \b
     Example:
@@ -37,6 +39,11 @@ def compact(obj: Context) -> None:
             f"{name}: {metrics.get('numFilesRemoved', 0)} files merged into "
             f"{metrics.get('numFilesAdded', 0)}"
         )
+    from catalog.dataset_index import refresh_dataset_index
+
+    index = refresh_dataset_index(site.store)
+    state = "rebuilt" if index.built else f"up to date, {index.tail_rows:,} rows newer"
+    click.echo(f"dataset index: {index.rows:,} ids ({state})")
 
 
 @catalog_group.command()

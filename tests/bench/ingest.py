@@ -70,9 +70,9 @@ NIGHT_QUERY = """
 """
 #: The same exposure query joining the two tables by hand, for comparison.
 JOIN_EXPOSURE_QUERY = """
-    SELECT dataset_id, exposure, detector, dataset_filter, key, size, checksum
-    FROM datasets JOIN locations USING (dataset_id)
-    WHERE exposure = ? AND state = 'present'
+    SELECT dataset_id, d.exposure, detector, dataset_filter, key, size, checksum
+    FROM datasets d JOIN locations l USING (dataset_id)
+    WHERE d.exposure = ? AND state = 'present'
 """
 
 

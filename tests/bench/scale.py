@@ -9,14 +9,17 @@ Run it (not collected by pytest)::
 Each size is a catalog of full LSSTCam nights (1000 exposures x 205 detectors, 205,000
 raws a night) written straight into a real MinIO, one commit per night and table, as
 the foundation bench does (``tests/bench/ingest.py``), plus bias, dark and flat masters
-for every detector, certified. With ``--data`` the server's folder is kept and a
-catalog already built there is reused.
+for every detector, certified. Then, as the site's periodic maintenance does, every
+table gets a checkpoint and the dataset-id index is built (``catalog.dataset_index``;
+its build time and the building process's peak memory are logged). With ``--data`` the
+server's folder is kept and a catalog already built there is reused.
 
 Every measurement runs in a fresh process (``--measure``), so that its peak memory
 (``VmHWM``) and its first, cold query are its own: the time to open a snapshot; the
 first and then the warm (median) latency of one exposure, one night (as Arrow) and one
-dataset id, all on ``files``; one exposure on ``datasets`` alone; a calibration lookup
-for one raw (``find_calibration``). Each figure is the median over ``--repeats``
+dataset id (through the index, as ``oods get`` finds one, and by the plain scan), all
+on ``files``; one exposure on ``datasets`` alone; a calibration lookup for one raw
+(``find_calibration``). Each figure is the median over ``--repeats``
 processes. The baseline is the in-memory snapshot of the smallest size, measured in the
 same run; ratios between sizes give the growth. The machine is shared: expect noise.
 """
@@ -57,6 +60,7 @@ from catalog import (  # noqa: E402
     dataset_id,
     find_calibration,
 )
+from catalog.dataset_index import refresh_dataset_index  # noqa: E402
 from catalog.ids import BUTLER_NAMESPACE  # noqa: E402
 from catalog.lazy_tables import s3_filesystem  # noqa: E402
 from catalog.translators.focalplane import LSSTCAM_DETECTORS  # noqa: E402
@@ -76,7 +80,8 @@ QUERIES = {
     "exposure": f"SELECT {COLUMNS} FROM files WHERE exposure = $1",
     "exposure_datasets": "SELECT * FROM datasets WHERE exposure = $1",
     "night": f"SELECT {COLUMNS} FROM files WHERE day_obs = $1",
-    "dataset_id": f"SELECT {COLUMNS} FROM files WHERE dataset_id = $1",
+    "dataset_id": f"SELECT {COLUMNS} FROM files WHERE {{id_condition}}",
+    "dataset_id_scan": f"SELECT {COLUMNS} FROM files WHERE dataset_id = $1",
 }
 #: Warm runs per query (a fifth of them for the night), after the first.
 WARM_RUNS = 15
@@ -170,6 +175,9 @@ def night_rows(night: int, now: dt.datetime) -> dict[str, pa.Table]:
     locations = pa.Table.from_pydict(
         {
             "dataset_id": ids,
+            "instrument": ["LSSTCam"] * rows,
+            "day_obs": np.full(rows, day_obs),
+            "exposure": exposure_col,
             "key": [
                 f"LSSTCam/raw/{day_obs}/{e}/{n}"
                 for (e, _), n in zip(pairs, file_names, strict=True)
@@ -319,23 +327,30 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
         "exposure_datasets": exposure,
         "night": lambda: [day_obs(int(rng.integers(nights)))],
         "dataset_id": raw_id,
+        "dataset_id_scan": raw_id,
     }
     expected = {
         "exposure": DETECTORS,
         "exposure_datasets": DETECTORS,
         "night": RAWS_PER_NIGHT,
         "dataset_id": 1,
+        "dataset_id_scan": 1,
     }
     for name, query in QUERIES.items():
 
         def run(query: str = query, name: str = name) -> None:
-            got = snapshot.sql(query, arguments[name]()).to_arrow_table()
+            params: Any = arguments[name]()
+            if name == "dataset_id":  # through the dataset index, as `oods get` looks up
+                condition, params = snapshot.dataset_id_condition(params[0])
+                query = query.format(id_condition=condition)
+            got = snapshot.sql(query, params).to_arrow_table()
             assert got.num_rows == expected[name], (name, got.num_rows)
 
         first = timed(run)
         if name == "exposure":
             result["open_plus_exposure_ms"] = result["open_ms"] + first
-        warm = [timed(run) for _ in range(max(1, warm_runs // 5) if name == "night" else warm_runs)]
+        runs = max(1, warm_runs // 5) if name in ("night", "dataset_id_scan") else warm_runs
+        warm = [timed(run) for _ in range(runs)]
         result[name] = {"first_ms": first, "warm_ms": statistics.median(warm), "rss_mb": rss()}
 
     def lookup() -> None:
@@ -357,7 +372,8 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
         tree = pa_fs.SubTreeFileSystem(current_files_uri(store).removeprefix("s3://"), filesystem)
         snapshot.connection.register("current_files", side.to_pyarrow_dataset(filesystem=tree))
         for name in ("exposure", "night", "dataset_id"):
-            query = QUERIES[name].replace("FROM files", "FROM current_files")
+            query = QUERIES[name if name != "dataset_id" else "dataset_id_scan"]
+            query = query.replace("FROM files", "FROM current_files")
 
             def run_side(query: str = query, name: str = name) -> None:
                 got = snapshot.sql(query, arguments[name]()).to_arrow_table()
@@ -412,6 +428,17 @@ def prepare(server: MinioServer, size: int) -> tuple[SiteConfig, int]:
             started = time.perf_counter()
             build(site.store, nights)
             log(f"  built in {time.perf_counter() - started:.0f} s")
+        for table in TABLES:  # as the site's periodic compaction does: opening reads one file
+            delta = site.store.open(table)
+            if delta is not None:
+                delta.create_checkpoint()
+        started = time.perf_counter()
+        report = refresh_dataset_index(site.store)
+        if report.built:
+            log(
+                f"  dataset index of {report.rows:,} ids built in "
+                f"{time.perf_counter() - started:.1f} s, peak memory {rss():.0f} MB"
+            )
     finally:
         site.close()
     return config, nights
@@ -471,6 +498,8 @@ FIGURES = (
     ("night.warm_ms", "one night as Arrow, warm", "ms"),
     ("dataset_id.first_ms", "one dataset id, first", "ms"),
     ("dataset_id.warm_ms", "one dataset id, warm", "ms"),
+    ("dataset_id_scan.first_ms", "one dataset id, no index, first", "ms"),
+    ("dataset_id_scan.warm_ms", "one dataset id, no index, warm", "ms"),
     ("exposure_current.warm_ms", "one exposure, current_files, warm", "ms"),
     ("night_current.warm_ms", "one night, current_files, warm", "ms"),
     ("dataset_id_current.warm_ms", "one dataset id, current_files, warm", "ms"),

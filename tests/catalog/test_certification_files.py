@@ -39,7 +39,20 @@ def _rows(store: CatalogStore) -> tuple[list[list[str]], dict[str, str]]:
     store.append(
         "locations",
         to_arrow(
-            [LocationRecord(flat, "k", 1, "0" * 64, "flat_R01_S00.fits", "present", NIGHT_START)],
+            [
+                LocationRecord(
+                    flat,
+                    "LSSTCam",
+                    None,
+                    None,
+                    "k",
+                    1,
+                    "0" * 64,
+                    "flat_R01_S00.fits",
+                    "present",
+                    NIGHT_START,
+                )
+            ],
             LocationRecord,
         ),
     )

@@ -138,7 +138,7 @@ def catalog(
     assert not update_records(site, table=fixed).rejected
     site.refresh()
     (row,) = site.sql("SELECT * FROM locations WHERE key LIKE '%S01%' LIMIT 1").fetchall()
-    gone = LocationRecord(*row[:5], "expired", dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+    gone = LocationRecord(*row[:8], "expired", dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
     site.store.append("locations", to_arrow([gone], LocationRecord))
     mark()
     second = simulate_night(work / "n2", detectors=3, exposures=2, seed=6, size=8, day_obs=20250602)

@@ -47,7 +47,7 @@ def test_new_tables_record_their_version_and_fast_appends_keep_it(
     for day in range(3):  # several commits through the blind-append path
         assert not ingest(site, _night(tmp_path, f"n{day}", 20250601 + day)).failed
     site.store.maintain("datasets")  # compaction and checkpoint keep it too
-    assert _versions(site) == {"datasets": 2, "exposures": 2, "locations": 1}
+    assert _versions(site) == {"datasets": 2, "exposures": 2, "locations": 2}
     delta = site.store.open("datasets")
     assert delta is not None and delta.metadata().configuration[SCHEMA_VERSION_KEY] == "2"
 
@@ -134,6 +134,8 @@ def test_an_old_catalog_is_read_refused_for_writes_then_migrated(
         "(would rewrite 9 rows; history kept)",
         "exposures: schema version 1 -> 2: add band, derived from physical_filter "
         "(would rewrite 3 rows; history kept)",
+        "locations: schema version 1 -> 2: add instrument, day_obs, exposure, copied from "
+        "the datasets (would rewrite 9 rows; history kept)",
     ]
     assert old.store.latest_version("datasets") == before  # a dry run changes nothing
 
@@ -143,7 +145,7 @@ def test_an_old_catalog_is_read_refused_for_writes_then_migrated(
         "every catalog table is at this oods's schema version"
     )
     migrated = Site.open(site.config)
-    assert _versions(migrated) == {"datasets": 2, "exposures": 2, "locations": 1}
+    assert _versions(migrated) == {"datasets": 2, "exposures": 2, "locations": 2}
     assert migrated.sql(
         "SELECT exposure, physical_filter, band FROM exposures ORDER BY 1"
     ).fetchall() == (filters)

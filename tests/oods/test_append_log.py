@@ -28,7 +28,18 @@ def _locations(n: int, start: int = 0) -> pa.Table:
     now = dt.datetime.now(dt.UTC)
     return to_arrow(
         [
-            LocationRecord(f"id-{i:05d}", f"k/{i}", i, f"{i:064x}", f"f{i}", "present", now)
+            LocationRecord(
+                f"id-{i:05d}",
+                "LSSTCam",
+                None,
+                None,
+                f"k/{i}",
+                i,
+                f"{i:064x}",
+                f"f{i}",
+                "present",
+                now,
+            )
             for i in range(start, start + n)
         ],
         LocationRecord,

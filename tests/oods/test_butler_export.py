@@ -195,7 +195,18 @@ def test_a_raw_without_exposure_record_is_named_not_exported(site: Site, tmp_pat
         day_obs=20250601,
     )
     site.store.append("datasets", to_arrow([record], DatasetRecord))
-    location = LocationRecord(orphan, key, size, checksum, "orphan.fits", "present", now)
+    location = LocationRecord(
+        orphan,
+        record.instrument,
+        record.day_obs,
+        record.exposure,
+        key,
+        size,
+        checksum,
+        "orphan.fits",
+        "present",
+        now,
+    )
     site.store.append("locations", to_arrow([location], LocationRecord))
     site.refresh()
     report = export_for_butler(

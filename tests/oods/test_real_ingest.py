@@ -30,8 +30,8 @@ def corpus_night(tmp_path: Path) -> dict[str, Path]:
 def _catalogued(site: Site, path: Path) -> tuple[Translation, str, dict[str, object]]:
     """The translation as the catalog holds it, the dataset id and the data id."""
     row = site.sql(
-        "SELECT d.dataset_id, d.data_id, e.* FROM locations l "
-        "JOIN datasets d USING (dataset_id) JOIN exposures e USING (instrument, exposure) "
+        "SELECT d.dataset_id, d.data_id, e.* FROM datasets d "
+        "JOIN exposures e USING (instrument, exposure) JOIN locations l USING (dataset_id) "
         "WHERE l.file_name = $name",
         {"name": path.name},
     )
@@ -105,7 +105,8 @@ def test_header_corrections_apply_at_ingest_and_are_recorded(
     assert rows == [("MC_O_20250415_000060", "r_57", "FILTER,FILTBAND")]
     # The file's bytes are unchanged: the correction lives in the catalog only.
     key = site.sql(
-        "SELECT key FROM locations JOIN datasets USING (dataset_id) WHERE exposure = 2025041500060"
+        "SELECT key FROM locations l JOIN datasets d USING (dataset_id) "
+        "WHERE d.exposure = 2025041500060"
     ).fetchall()[0][0]
     body = site.s3.get_object(Bucket=site.bucket, Key=key)["Body"].read()
     path = corpus_night["lsstCam-MC_O_20250415_000060_R01_S01.yaml"]

@@ -27,7 +27,8 @@ def test_states_are_appended_once_and_keep_the_location(site: Site, night: Path)
     assert after[ids[0]]["state"] == "expired"
     assert after[ids[1]]["state"] == "present"
     for dataset_id in ids[:2]:
-        for column in ("key", "size", "checksum", "file_name"):
+        assert before[dataset_id]["exposure"] is not None  # a raw: its values are copied
+        for column in ("instrument", "day_obs", "exposure", "key", "size", "checksum", "file_name"):
             assert after[dataset_id][column] == before[dataset_id][column]
         assert after[dataset_id]["recorded_at"] > before[dataset_id]["recorded_at"]
     site.refresh()

@@ -105,7 +105,7 @@ def test_a_raw_catalogued_again_keeps_its_own_correction(site: Site, tmp_path: P
     update_records(site, [good[1]], reason="filter wheel log")
     # Its bytes lost (a retry after a crash, or expiry then a new copy): ingest again.
     (row,) = site.snapshot().sql("SELECT * FROM locations WHERE key LIKE '%R01_S01%'").fetchall()
-    gone = LocationRecord(*row[:5], "deleted", dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+    gone = LocationRecord(*row[:8], "deleted", dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
     site.store.append("locations", to_arrow([gone], LocationRecord))
     report = ingest(site, [camera[1]])
     assert len(report.ingested) == 1

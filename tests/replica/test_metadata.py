@@ -6,6 +6,7 @@ from pathlib import Path
 
 from oods import Site, ingest, update_records
 from replica import fetch, push, sync, sync_metadata
+from tests.location_columns import assert_locations_copy_datasets
 
 
 def _located(site: Site) -> dict[str, str]:
@@ -20,6 +21,7 @@ def test_metadata_only_then_fetch_on_demand(site: Site, dbb: Site, night: Path) 
 
     report = sync_metadata(site, dbb)
     assert report.remote == 20 and report.rows > 20
+    assert assert_locations_copy_datasets(site, {"remote"}) == 20
     assert _located(site) == dict.fromkeys(archived, "remote")
     assert site.sql("SELECT count(*) FROM files").fetchall() == [(0,)]  # no bytes here
     assert site.sql("SELECT count(*) FROM exposures").fetchall() == [(5,)]  # queryable
@@ -37,6 +39,7 @@ def test_metadata_only_then_fetch_on_demand(site: Site, dbb: Site, night: Path) 
     states = _located(site)
     assert {i for i, s in states.items() if s == "present"} == set(wanted)
     assert site.sql("SELECT count(*) FROM files").fetchall() == [(3,)]
+    assert assert_locations_copy_datasets(site, {"remote", "present"}) == 23
     for t in fetched.copied:
         tags = site.s3.get_object_tagging(Bucket=site.bucket, Key=t.key)["TagSet"]
         assert tags == [{"Key": "oods-retention", "Value": "cache"}]

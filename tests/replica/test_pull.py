@@ -12,6 +12,7 @@ from catalog import certify
 from catalog.errors import ReadOnlyQueryError
 from oods import Site, ingest, put
 from replica import pull, pull_plan, select_datasets
+from tests.location_columns import assert_locations_copy_datasets
 from tests.oods.test_calibrations import write_master
 
 SCIENCE_DET0 = "e.observation_type = 'science' AND d.detector = 0"
@@ -105,6 +106,7 @@ def test_pull_with_a_predicate_brings_only_that(
     # The exposure records came with the files: science queries work here.
     assert _ids(site, "SELECT observation_type FROM exposures") == {"science"}
     assert pull_plan(site, dbb, SCIENCE_DET0).count == 0  # again: nothing to do
+    assert assert_locations_copy_datasets(site, {"present"}) == len(science)
 
 
 def test_pull_with_closure_brings_the_chain_and_valid_calibrations(

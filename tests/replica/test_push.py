@@ -9,6 +9,7 @@ from oods import Site, ingest, put
 from oods.simulate import simulate_night
 from replica import push, push_plan, replica_status
 from replica.transfer import copy_object
+from tests.location_columns import assert_locations_copy_datasets
 from tests.oods.test_calibrations import write_master
 
 
@@ -60,6 +61,7 @@ def test_push_copies_verified_then_repush_moves_nothing(
         assert _tags(dbb, key) == {"oods-retention": "hold"}
     # Exposures came along: a query about the night works at the DBB.
     assert dbb.sql("SELECT count(*) FROM exposures").fetchall() == [(5,)]
+    assert assert_locations_copy_datasets(dbb, {"present"}) == 20
 
     rows = _counts(dbb)
     again = push(site, dbb)

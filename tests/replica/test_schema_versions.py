@@ -9,6 +9,7 @@ from deltalake import write_deltalake
 
 from oods import Site, ingest, simulate_night
 from replica import pull, push, sync_metadata
+from tests.location_columns import assert_locations_copy_datasets
 from tests.old_schema import make_version_1
 
 
@@ -88,6 +89,12 @@ def test_pull_from_a_site_at_an_older_schema_version_upgrades_and_says_so(
         "JOIN exposures USING (instrument, exposure) ORDER BY 1"
     ).fetchall()
     assert got == wanted and len(got) == 5
+    # The locations made here take the dataset's values from the DBB's datasets (the
+    # DBB's own location rows, at version 1 without them, are not read).
+    assert assert_locations_copy_datasets(site, {"present"}) == 5
+    metadata = sync_metadata(site, dbb)
+    assert metadata.remote == 15 and notes[0] in metadata.notes  # exposures: none new
+    assert assert_locations_copy_datasets(site, {"present", "remote"}) == 20
 
 
 def test_push_to_a_site_at_an_older_schema_version_is_refused_before_copying(
