@@ -47,6 +47,26 @@ def compact_small_files(log: TableLog, schema: pa.Schema, target_size: int) -> i
         OSError: storage failed (a file missing, a PUT refused).
         pyarrow.ArrowException: a file could not be read as ``schema``.
     """
+    merged = _merge_once(log, schema, target_size)
+    return None if merged is None else merged[0]
+
+
+def compact_until_done(log: TableLog, schema: pa.Schema, target_size: int) -> tuple[int, int]:
+    """Merge tier after tier until no two small files are worth merging (a manual
+    ``oods catalog compact``); the files removed and the files added.
+
+    Raises:
+        OSError, pyarrow.ArrowException: as ``compact_small_files``.
+    """
+    removed = added = 0
+    while (merged := _merge_once(log, schema, target_size)) is not None:
+        removed += merged[1]
+        added += 1
+    return removed, added
+
+
+def _merge_once(log: TableLog, schema: pa.Schema, target_size: int) -> tuple[int, int] | None:
+    """One merge: the version committed and how many files it merged."""
     log.follow()
     read_version = log.version
     chosen = small_files(log.live_files(), target_size)
@@ -62,7 +82,8 @@ def compact_small_files(log: TableLog, schema: pa.Schema, target_size: int) -> i
             raise pa.ArrowInvalid(f"{log.prefix}/{path}: no column {sorted(missing)[0]}")
         parts.append(part.select(schema.names).cast(schema))
     staged = log.stage(pa.concat_tables(parts).combine_chunks())
-    return log.replace(chosen, staged, target_size, read_version)
+    version = log.replace(chosen, staged, target_size, read_version)
+    return None if version is None else (version, len(chosen))
 
 
 def _read(log: TableLog, path: str) -> pa.Table:

@@ -24,7 +24,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from .append_log import ObjectStore, TableLog
-from .compaction import compact_small_files
+from .compaction import compact_small_files, compact_until_done
 from .errors import CatalogCommitError, CatalogReadError
 from .migrations import upgrade_rows
 from .records import (
@@ -46,6 +46,18 @@ AUTO_COMPACT_FILES = 64
 #: Files at least this big are left alone by automatic compaction, so that each
 #: compaction rewrites only recent small files, not the whole history.
 AUTO_COMPACT_TARGET = 8 * 2**20
+#: What ``oods catalog compact`` merges up to: ``deltalake``'s own default target.
+COMPACT_TARGET = 100 * 2**20
+
+#: Reads again of a log entry that was listed but not found (see ``CatalogStore.open``).
+OPEN_RETRIES = 2
+OPEN_RETRY_PAUSE = 0.5
+
+
+def _log_entry_missing(exc: Exception) -> bool:
+    """The open failed on a log file the listing had just named."""
+    text = str(exc)
+    return "File not found" in text and "_delta_log/" in text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,15 +172,24 @@ class CatalogStore:
         return f"{self.root.rstrip('/')}/{table}"
 
     def open(self, table: str, version: int | None = None) -> DeltaTable | None:
-        """The table at ``version`` (latest by default), or None if it was never created."""
-        try:
-            return DeltaTable(
-                self.uri(table), version=version, storage_options=dict(self.storage_options)
-            )
-        except TableNotFoundError:
-            return None
-        except (DeltaError, OSError) as exc:
-            raise CatalogReadError(table, exc) from exc
+        """The table at ``version`` (latest by default), or None if it was never created.
+
+        A log entry that was listed but then not found is read again, after a pause: a
+        distributed MinIO that has just lost a node can miss one read.
+        """
+        for attempt in range(OPEN_RETRIES + 1):
+            try:
+                return DeltaTable(
+                    self.uri(table), version=version, storage_options=dict(self.storage_options)
+                )
+            except TableNotFoundError:
+                return None
+            except (DeltaError, OSError) as exc:
+                if attempt < OPEN_RETRIES and _log_entry_missing(exc):
+                    time.sleep(OPEN_RETRY_PAUSE * (attempt + 1))
+                    continue
+                raise CatalogReadError(table, exc) from exc
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def create(self) -> None:
         """Create every table that does not exist yet (safe to call concurrently).
@@ -476,17 +497,39 @@ class CatalogStore:
     def compact(self, table: str) -> dict[str, object]:
         """Merge small files into larger ones and write a checkpoint.
 
-        History stays readable: nothing is vacuumed, so time travel keeps working.
+        History stays readable: nothing is vacuumed, so time travel keeps working. A
+        table at this code's schema version is merged tier by tier through its own log
+        (``catalog.compaction``), so that appends going on meanwhile, however many,
+        cannot make the merge fail; others (and a store without ``objects``) through
+        ``deltalake``, which gives up after 15 versions taken by others.
         """
         delta = self.open(table)
         if delta is None:
             return {}
         try:
-            metrics = delta.optimize.compact(writer_properties=writer_properties())
-            delta.create_checkpoint()
-        except (DeltaError, OSError) as exc:
+            metrics = self._compact_through_log(table, delta)
+            if metrics is None:
+                metrics = dict(delta.optimize.compact(writer_properties=writer_properties()))
+            with self.kept(table) as kept:
+                assert kept is not None  # opened above
+                kept.update_incremental()
+                kept.create_checkpoint()
+        except (DeltaError, OSError, pa.ArrowException) as exc:
             raise CatalogCommitError(table, 1, exc) from exc
-        return dict(metrics)
+        return metrics
+
+    def _compact_through_log(self, table: str, delta: DeltaTable) -> dict[str, object] | None:
+        """``compact`` through the table's own log; None where ``deltalake`` must do it."""
+        if self.objects is None or stored_version(delta) != current_version(table):
+            return None
+        log = self.log(table)
+        if log is None:
+            return None
+        try:
+            removed, added = compact_until_done(log, TABLES[table].schema, COMPACT_TARGET)
+        except pa.ArrowInvalid:  # files from before a migration: deltalake merges them
+            return None
+        return {"numFilesRemoved": removed, "numFilesAdded": added}
 
     def latest_version(self, table: str) -> int | None:
         """The table's current version, or None if it was never created."""

@@ -33,8 +33,8 @@ if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
 
 from catalog import LocationRecord, Snapshot, to_arrow  # noqa: E402
 from catalog.lazy_tables import INVARIANT_COLUMNS  # noqa: E402
-from infra.minio_server import MinioServer  # noqa: E402
 from oods import Site  # noqa: E402
+from tests.bench.kept_server import kept_server  # noqa: E402
 from tests.bench.run_info import command_line, finished, header, machine  # noqa: E402
 from tests.bench.scale import COLUMNS, prepare  # noqa: E402
 
@@ -117,16 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="oods-lj-") as tmp:
-        data = args.data or Path(tmp)
-        data.mkdir(parents=True, exist_ok=True)
-        server = MinioServer(data / "minio", port=0)
-        keys = data / "keys.json"
-        if args.data and keys.exists():  # the same credentials for the kept data
-            saved = json.loads(keys.read_text())
-            server.access_key, server.secret_key = saved["access_key"], saved["secret_key"]
-        keys.write_text(
-            json.dumps({"access_key": server.access_key, "secret_key": server.secret_key})
-        )
+        server = kept_server(args.data or Path(tmp), keep=args.data is not None)
         info = machine()
         server.start()
         try:

@@ -12,16 +12,15 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pyarrow.fs as pa_fs
 import pytest
-from astropy.io import fits
 
 from catalog import Snapshot
 from catalog.dataset_index import INDEX_FOLDER, MANIFEST, _location, refresh_dataset_index
 from infra.minio_server import MinioServer
-from oods import Site, ingest, ingest_calibrations, simulate_night, update_records
+from oods import Site, ingest, simulate_night, update_records
 from tests.conftest import site_config
+from tests.small_catalog import ingest_bias_master, ingest_night
 
 UNKNOWN = "00000000-0000-5000-8000-000000000000"
 VIEWS = ("datasets", "files", "all_files")
@@ -34,13 +33,8 @@ def catalog(
     """A site, the time its index was built, and a time before that."""
     work = tmp_path_factory.mktemp("dataset-index")
     site = Site.open(site_config(minio, "dataset-index"))
-    first = simulate_night(work / "n1", detectors=3, exposures=3, seed=8, size=8, day_obs=20250601)
-    assert not ingest(site, first.files).failed
-    bias = work / "bias.fits"
-    fits.PrimaryHDU(np.zeros((4, 4), np.float32)).writeto(bias)
-    assert ingest_calibrations(
-        site, [bias], "bias", "LSSTCam/calib/1", detector=0, instrument="LSSTCam"
-    ).ingested
+    ingest_night(site, work / "n1", 20250601, detectors=3, exposures=3, seed=8, size=8)
+    ingest_bias_master(site, work)
     before_index = dt.datetime.now(dt.UTC)
     assert refresh_dataset_index(site.store, force=True).built
     indexed = dt.datetime.now(dt.UTC)

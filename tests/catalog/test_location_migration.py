@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
-from astropy.io import fits
-
 from catalog import LocationRecord, Snapshot, to_arrow
 from catalog.lazy_tables import MODES
 from catalog.schema_versions import stored_version
-from oods import Site, ingest, ingest_calibrations, simulate_night
+from oods import Site
+from oods.simulate import DEFAULT_DAY_OBS
 from tests.cli_invoke import ok, site_config_file
 from tests.old_schema import make_version_1
+from tests.small_catalog import ingest_bias_master, ingest_night
 
 _ORPHAN = "no-such-dataset"
 #: Every location row's copied columns (history included), in a stable order.
@@ -36,13 +35,8 @@ def _expected(site: Site) -> list[tuple[object, ...]]:
 def _old_site(site: Site, tmp_path: Path) -> tuple[list[tuple[object, ...]], list[object]]:
     """Raws, a calibration and an orphan location, then put back to version 1; returns
     the expected copied columns and the ``files`` rows."""
-    night = simulate_night(tmp_path / "n", detectors=2, exposures=2, seed=4, size=4)
-    assert not ingest(site, night.files).failed
-    master = tmp_path / "bias.fits"
-    fits.PrimaryHDU(np.zeros((4, 4), np.float32)).writeto(master)
-    assert ingest_calibrations(
-        site, [master], "bias", "LSSTCam/calib/1", detector=0, instrument="LSSTCam"
-    ).ingested
+    ingest_night(site, tmp_path / "n", DEFAULT_DAY_OBS, seed=4)
+    ingest_bias_master(site, tmp_path)
     now = dt.datetime.now(dt.UTC)
     orphan = LocationRecord(
         _ORPHAN, "LSSTCam", 1, 2, "k/orphan", 1, "0" * 64, "o.fits", "present", now

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-from astropy.io import fits
-
 from catalog import Snapshot
-from oods import Site, ingest, ingest_calibrations, simulate_night
+from oods import Site
+from tests.small_catalog import ingest_bias_master, ingest_night
 
 
 def _scans(snapshot: Snapshot, query: str) -> list[dict[str, str]]:
@@ -28,16 +26,8 @@ def _scans(snapshot: Snapshot, query: str) -> list[dict[str, str]]:
 
 def _catalog(site: Site, tmp_path: Path) -> None:
     for day in (20250601, 20250602):
-        night = simulate_night(
-            tmp_path / str(day), detectors=2, exposures=2, seed=day % 7, size=4, day_obs=day
-        )
-        assert not ingest(site, night.files).failed
-    master = tmp_path / "bias.fits"
-    fits.PrimaryHDU(np.zeros((4, 4), np.float32)).writeto(master)
-    report = ingest_calibrations(
-        site, [master], "bias", "LSSTCam/calib/1", detector=0, instrument="LSSTCam"
-    )
-    assert report.ingested
+        ingest_night(site, tmp_path / str(day), day, seed=day % 7)
+    ingest_bias_master(site, tmp_path)
 
 
 def test_ingest_copies_the_datasets_night_and_exposure_to_its_locations(

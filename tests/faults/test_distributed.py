@@ -58,6 +58,7 @@ def test_cluster_survives_a_dead_node_and_heals_it(cluster: MinioCluster, tmp_pa
     assert not _missing_on(cluster, KILLED, site.bucket, early_keys)  # spread on all 8 drives
 
     cluster.kill_node(KILLED)
+    _wait_until(lambda: cluster.drives_online() == 6, 30, "node 0 seeing 2 drives offline")
     assert cluster.healthy(0), "6 of 8 drives left: the cluster keeps write quorum"
     # Reading and querying carry on.
     site.refresh()
