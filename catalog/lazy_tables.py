@@ -220,7 +220,7 @@ def _installed_sources(
 _LOCATED = (
     "SELECT * FROM ("
     "SELECT d.*, {located} FROM locations_history l JOIN datasets d "
-    "ON l.dataset_id = d.dataset_id AND {same} "
+    "ON l.dataset_id = d.dataset_id AND {same} WHERE {known} "
     "UNION ALL "
     "SELECT d.*, {located} FROM datasets d JOIN locations_history l "
     "ON l.dataset_id = d.dataset_id WHERE ({unknown_here}) AND ({unknown_there})"
@@ -230,18 +230,49 @@ _LOCATED = (
 _IN_ORDER = "ORDER BY instrument, day_obs, exposure, detector, dataset_type"
 
 
-def install_file_views(connection: duckdb.DuckDBPyConnection) -> None:
-    """``files`` and ``all_files`` of a lazy snapshot, as ``catalog.query`` defines them."""
+def located_sql(without_night: bool = False) -> str:
+    """``_LOCATED`` for the snapshot's tables: every dataset with its latest location.
+
+    ``without_night`` is for a query of the rows without a night only, which the first
+    branch never gives (its ``=`` never matches a null): it is left out (``WHERE
+    FALSE``), where DuckDB would otherwise stream every location row past an empty join
+    (at 10^7 raws, 18 s and 4.9 GB for the calibrations' rows).
+    """
     copied = INVARIANT_COLUMNS["locations"]
-    located = _LOCATED.format(
+    return _LOCATED.format(
         located="l.key, l.size, l.checksum, l.file_name, l.state, l.recorded_at AS stored_at",
         same=" AND ".join(f"l.{column} = d.{column}" for column in copied),
+        known="FALSE" if without_night else "TRUE",
         unknown_here=" OR ".join(f"l.{column} IS NULL" for column in copied),
         unknown_there=" OR ".join(f"d.{column} IS NULL" for column in copied),
         invariant=", ".join(INVARIANT_COLUMNS["datasets"]),
     )
+
+
+#: The name under which a lazy snapshot reads the current files (``catalog.current_files``).
+CURRENT_STATE = "_current_files"
+
+
+def install_file_views(
+    connection: duckdb.DuckDBPyConnection,
+    state: object | None = None,
+    tail_condition: str | None = None,
+) -> None:
+    """``files`` and ``all_files`` of a lazy snapshot, as ``catalog.query`` defines them.
+
+    With a current-files ``state`` (an Arrow dataset of ``all_files`` rows, see
+    ``catalog.current_files``), its rows stand for every night but those of
+    ``tail_condition``, which the history join answers; without a tail, no history is read.
+    """
+    located = f"({located_sql()})"
+    if state is not None:
+        connection.register(CURRENT_STATE, state)  # replaces the previous version's
+        located = f"(SELECT * FROM {CURRENT_STATE}"
+        if tail_condition is not None:
+            located += f" UNION ALL SELECT * FROM ({located_sql()}) WHERE {tail_condition}"
+        located += ")"
     connection.execute(
-        f"CREATE OR REPLACE VIEW files AS SELECT * EXCLUDE (state) FROM ({located}) "
+        f"CREATE OR REPLACE VIEW files AS SELECT * EXCLUDE (state) FROM {located} "
         f"WHERE state = 'present' {_IN_ORDER}"
     )
-    connection.execute(f"CREATE OR REPLACE VIEW all_files AS SELECT * FROM ({located}) {_IN_ORDER}")
+    connection.execute(f"CREATE OR REPLACE VIEW all_files AS SELECT * FROM {located} {_IN_ORDER}")

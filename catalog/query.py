@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.fs as pa_fs
 from deltalake import DeltaTable
 
+from .current_files import SOURCES as STATE_SOURCES
+from .current_files import CurrentFiles, open_current_files
 from .dataset_index import DatasetIndex
 from .errors import ReadOnlyQueryError
 from .lazy_tables import (
@@ -75,6 +77,10 @@ class Snapshot:
         mode: ``"memory"`` (load every row), ``"lazy"`` (read only the logs; queries scan
             the files they need), or None: lazy from ``catalog.lazy_tables.LAZY_ROWS``
             rows, counted in the logs at open. Kept by ``refresh()``.
+        current_files: a lazy snapshot of the latest version reads ``files`` and
+            ``all_files`` from the current-files state where it is up to date
+            (``catalog.current_files``); False always joins the history (what the
+            state's own refresh reads).
 
     Raises:
         LookupError: ``as_of`` names a catalog version that does not exist.
@@ -91,6 +97,7 @@ class Snapshot:
         as_of: dt.datetime | int | None = None,
         allow_local_files: bool = False,
         mode: SnapshotMode | None = None,
+        current_files: bool = True,
     ) -> None:
         if mode is not None and mode not in MODES:
             raise ValueError(f"snapshot mode {mode!r}: use one of {', '.join(MODES)}")
@@ -103,6 +110,10 @@ class Snapshot:
         self._datasets: DeltaTable | None = None  # lazy: the version the id index serves
         self._id_index: DatasetIndex | None = None  # opened by the first lookup by id
         self._id_index_opened = False
+        self._use_current_files = current_files
+        self._sources: dict[str, DeltaTable | None] = {}  # lazy: the state's tables
+        #: The current-files state this snapshot reads (None: the history join only).
+        self.current_files: CurrentFiles | None = None
         self.refresh()
         if not allow_local_files:
             # Refreshing registers Python Arrow objects only (tables, or datasets read
@@ -145,7 +156,13 @@ class Snapshot:
             install(self.connection, TABLES[name], delta, self.mode, self._filesystem)
         if "datasets" in changed:
             self._datasets, self._id_index_opened = changed["datasets"], False
+        self._sources.update({n: d for n, d in changed.items() if n in STATE_SOURCES})
         self._install_files()
+
+    @property
+    def versions(self) -> dict[str, int | None]:
+        """Each table's Delta version in this snapshot (None: no such table then)."""
+        return dict(self._versions)
 
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run ``query`` against this snapshot; DuckDB parameters go in ``params``.
@@ -233,10 +250,25 @@ class Snapshot:
     def _install_files(self) -> None:
         if self.mode == "lazy":
             install_file_views(self.connection)  # the same rows, found from the datasets
+            self._install_current_files()
         else:
             self._install_memory_files()
         # The present raws and calibrations as IVOA ObsCore rows (see catalog.obscore).
         self.connection.execute(obscore_view_sql(self.store.root))
+
+    def _install_current_files(self) -> None:
+        """Read ``files`` from the current-files state, if this snapshot may (see
+        ``catalog.current_files``); otherwise the history join stays."""
+        self.current_files = None
+        if self.as_of is not None or not self._use_current_files:
+            return
+        columns = self.connection.sql("SELECT * FROM all_files").columns  # bound, not run
+        state = open_current_files(self.store, self._sources, columns, self._filesystem)
+        if state is None:
+            return
+        tail = None if state.tail.empty else state.tail.condition()
+        install_file_views(self.connection, state.dataset, tail)
+        self.current_files = state
 
     def _install_memory_files(self) -> None:
         self.connection.execute(

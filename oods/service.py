@@ -27,8 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from catalog import TABLES
+from catalog.current_files import refresh_current_files
 from catalog.dataset_index import refresh_dataset_index
 from catalog.errors import one_line
+from catalog.lazy_tables import choose_mode
 from catalog.records import ArrivalRecord, to_arrow
 
 from .background import BackgroundTask
@@ -50,10 +52,15 @@ LSSTCAM_DETECTORS = 205
 
 def compact_all(site: Site) -> None:
     """Merge the small files every commit adds, in every catalog table (history kept),
-    and rebuild the dataset-id index once it is stale (``catalog.dataset_index``)."""
+    rebuild the dataset-id index once it is stale (``catalog.dataset_index``) and, in a
+    catalog large enough to be read lazily, the current files of the nights changed
+    since (``catalog.current_files``)."""
     for table in TABLES:
         site.store.compact(table)
     refresh_dataset_index(site.store)
+    tables = {name: site.store.open(name) for name in TABLES}
+    if choose_mode(tables) == "lazy":  # a smaller catalog is read into memory: unused
+        refresh_current_files(site.store)
 
 
 @dataclasses.dataclass(frozen=True)

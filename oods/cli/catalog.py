@@ -24,7 +24,8 @@ def compact(obj: Context) -> None:
 
     History stays: time travel (--as-of) still reaches every earlier version. The
     dataset-id index (lookups by id in a large catalog) is rebuilt if a tenth of the
-    datasets are newer than it.
+    datasets are newer than it, and the current files (one object per night, what a
+    large catalog's `files` reads) for every night changed since the last time.
 
     \b
     Example:
@@ -44,6 +45,13 @@ def compact(obj: Context) -> None:
     index = refresh_dataset_index(site.store)
     state = "rebuilt" if index.built else f"up to date, {index.tail_rows:,} rows newer"
     click.echo(f"dataset index: {index.rows:,} ids ({state})")
+    from catalog.current_files import refresh_current_files
+
+    current = refresh_current_files(site.store)
+    click.echo(
+        f"current files: {current.nights_built} nights rebuilt "
+        f"({current.rows_built:,} rows), {current.nights} in all"
+    )
 
 
 @catalog_group.command()

@@ -11,7 +11,9 @@ raws a night) written straight into a real MinIO, one commit per night and table
 the foundation bench does (``tests/bench/ingest.py``), plus bias, dark and flat masters
 for every detector, certified. Then, as the site's periodic maintenance does, every
 table gets a checkpoint and the dataset-id index is built (``catalog.dataset_index``;
-its build time and the building process's peak memory are logged). With ``--data`` the
+its build time and the building process's peak memory are logged), and the current
+files are brought up to date (``catalog.current_files``, in a process of its own: its
+time and peak memory are logged; ``--no-current-files`` skips it). With ``--data`` the
 server's folder is kept and a catalog already built there is reused.
 
 Every measurement runs in a fresh process (``--measure``), so that its peak memory
@@ -20,7 +22,9 @@ first and then the warm (median) latency of one exposure, one night (as Arrow) a
 dataset id (through the index, as ``oods get`` finds one, and by the plain scan), all
 on ``files``; one exposure on ``datasets`` alone; a calibration lookup for one raw
 (``find_calibration``). Each figure is the median over ``--repeats``
-processes. The baseline is the in-memory snapshot of the smallest size, measured in the
+processes. Mode ``lazy-history`` is a lazy snapshot that ignores the current files
+(joins the location history, as before them), to compare with ``lazy`` in one run.
+The baseline is the in-memory snapshot of the smallest size, measured in the
 same run; ratios between sizes give the growth. The machine is shared: expect noise.
 """
 
@@ -47,9 +51,6 @@ if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
-import pyarrow.fs as pa_fs  # noqa: E402
-from deltalake import DeltaTable  # noqa: E402
-from deltalake.exceptions import TableNotFoundError  # noqa: E402
 
 from catalog import (  # noqa: E402
     TABLES,
@@ -60,12 +61,13 @@ from catalog import (  # noqa: E402
     dataset_id,
     find_calibration,
 )
+from catalog.current_files import refresh_current_files  # noqa: E402
 from catalog.dataset_index import refresh_dataset_index  # noqa: E402
 from catalog.ids import BUTLER_NAMESPACE  # noqa: E402
-from catalog.lazy_tables import s3_filesystem  # noqa: E402
 from catalog.translators.focalplane import LSSTCAM_DETECTORS  # noqa: E402
 from infra.minio_server import MinioServer  # noqa: E402
 from oods import Site, SiteConfig  # noqa: E402
+from tests.bench.kept_server import kept_server  # noqa: E402
 from tests.bench.run_info import command_line, finished, header, machine  # noqa: E402
 
 RUN = "LSSTCam/raw/all"
@@ -83,6 +85,8 @@ QUERIES = {
     "dataset_id": f"SELECT {COLUMNS} FROM files WHERE {{id_condition}}",
     "dataset_id_scan": f"SELECT {COLUMNS} FROM files WHERE dataset_id = $1",
 }
+#: A mode to compare: lazy, without the current files (the history join, as before them).
+HISTORY_MODE = "lazy-history"
 #: Warm runs per query (a fifth of them for the night), after the first.
 WARM_RUNS = 15
 
@@ -237,46 +241,6 @@ def build(store: CatalogStore, nights: int) -> None:
     store.wait_for_maintenance(600)
 
 
-# -- a layout to compare: the current files, clustered by exposure -------------------------
-
-#: Beside the catalog, not part of it: the rows of ``files`` (current datasets with their
-#: present location) written night by night, sorted by exposure and detector, in row
-#: groups of 100 exposures. It measures what a compacted current-state table (issue 12,
-#: part 2) would give before the catalog's tables change.
-CURRENT_FILES = "_bench_current_files"
-CURRENT_ROW_GROUP = 100 * DETECTORS
-
-
-def current_files_uri(store: CatalogStore) -> str:
-    return store.uri(CURRENT_FILES)
-
-
-def add_current_files(store: CatalogStore, nights: int) -> None:
-    """Write ``CURRENT_FILES`` for ``nights`` nights (rows made again, as ``build``)."""
-    from deltalake import WriterProperties, write_deltalake
-
-    now = dt.datetime.now(dt.UTC)
-    properties = WriterProperties(max_row_group_size=CURRENT_ROW_GROUP)
-    for night in range(nights):
-        rows = night_rows(night, now)
-        located = rows["locations"].drop_columns(["dataset_id", "state"])
-        located = located.rename_columns(
-            ["stored_at" if n == "recorded_at" else n for n in located.column_names]
-        )
-        files = pa.Table.from_arrays(
-            [*rows["datasets"].columns, *located.columns],
-            names=[*rows["datasets"].column_names, *located.column_names],
-        ).sort_by([("exposure", "ascending"), ("detector", "ascending")])
-        write_deltalake(
-            current_files_uri(store),
-            files,
-            mode="append",
-            storage_options=dict(store.storage_options),
-            writer_properties=properties,
-        )
-    log(f"  {CURRENT_FILES}: {nights} nights written")
-
-
 # -- measuring, in a fresh process ---------------------------------------------------------
 
 
@@ -306,8 +270,12 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
     rng = np.random.default_rng()
     result: dict[str, Any] = {}
     started = time.perf_counter()
-    snapshot = Snapshot(store, mode=mode)  # type: ignore[arg-type]
+    if mode == HISTORY_MODE:  # lazy, joining the history as without the state
+        snapshot = Snapshot(store, mode="lazy", current_files=False)
+    else:
+        snapshot = Snapshot(store, mode=mode)  # type: ignore[arg-type]
     result["open_ms"] = (time.perf_counter() - started) * 1e3
+    result["state_used"] = float(snapshot.current_files is not None)
     result["open_rss_mb"] = rss()
 
     def day_obs(night: int) -> int:
@@ -363,30 +331,6 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
         "warm_ms": statistics.median([timed(lookup) for _ in range(warm_runs)]),
         "rss_mb": rss(),
     }
-    try:
-        side = DeltaTable(current_files_uri(store), storage_options=dict(store.storage_options))
-    except TableNotFoundError:
-        side = None  # not written: run with --current-files
-    if side is not None and mode == "lazy":
-        filesystem = s3_filesystem(store.root, store.storage_options)
-        tree = pa_fs.SubTreeFileSystem(current_files_uri(store).removeprefix("s3://"), filesystem)
-        snapshot.connection.register("current_files", side.to_pyarrow_dataset(filesystem=tree))
-        for name in ("exposure", "night", "dataset_id"):
-            query = QUERIES[name if name != "dataset_id" else "dataset_id_scan"]
-            query = query.replace("FROM files", "FROM current_files")
-
-            def run_side(query: str = query, name: str = name) -> None:
-                got = snapshot.sql(query, arguments[name]()).to_arrow_table()
-                assert got.num_rows == expected[name], (name, got.num_rows)
-
-            first = timed(run_side)
-            runs = max(1, warm_runs // 5) if name == "night" else warm_runs
-            result[f"{name}_current"] = {
-                "first_ms": first,
-                "warm_ms": statistics.median([timed(run_side) for _ in range(runs)]),
-                "rss_mb": rss(),
-            }
-
     snapshot.close()
     store.close()
     result["peak_rss_mb"] = rss()
@@ -444,13 +388,33 @@ def prepare(server: MinioServer, size: int) -> tuple[SiteConfig, int]:
     return config, nights
 
 
-def with_current_files(config: SiteConfig, nights: int) -> None:
-    store = CatalogStore(config.catalog_root, config.storage_options())
-    try:
-        DeltaTable(current_files_uri(store), storage_options=dict(store.storage_options))
-    except TableNotFoundError:
-        add_current_files(store, nights)
-    store.close()
+def refresh_state(store: CatalogStore, force: bool) -> dict[str, Any]:
+    """Bring the current-files state up to date, in this (fresh) process: its time and
+    the process's peak memory."""
+    started = time.perf_counter()
+    report = refresh_current_files(store, force=force)
+    return {
+        "seconds": time.perf_counter() - started,
+        "nights": report.nights_built,
+        "rows": report.rows_built,
+        "peak_rss_mb": rss(),
+    }
+
+
+def run_refresh_state(server: MinioServer, config: SiteConfig, force: bool) -> None:
+    """``refresh_state`` in a process of its own (its peak memory is the build's)."""
+    spec = {"endpoint": server.endpoint, "access_key": server.access_key}
+    spec |= {"secret_key": server.secret_key, "bucket": config.bucket, "force": force}
+    command = [sys.executable, __file__, "--refresh-state", json.dumps(spec)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"current files of {config.bucket} failed:\n{done.stderr[-3000:]}")
+    built = json.loads(done.stdout)
+    if built["nights"]:
+        log(
+            f"  current files: {built['nights']} nights ({built['rows']:,} rows) built in "
+            f"{built['seconds']:.1f} s, peak memory {built['peak_rss_mb']:.0f} MB"
+        )
 
 
 def run_measure(
@@ -500,9 +464,6 @@ FIGURES = (
     ("dataset_id.warm_ms", "one dataset id, warm", "ms"),
     ("dataset_id_scan.first_ms", "one dataset id, no index, first", "ms"),
     ("dataset_id_scan.warm_ms", "one dataset id, no index, warm", "ms"),
-    ("exposure_current.warm_ms", "one exposure, current_files, warm", "ms"),
-    ("night_current.warm_ms", "one night, current_files, warm", "ms"),
-    ("dataset_id_current.warm_ms", "one dataset id, current_files, warm", "ms"),
     ("calibration.first_ms", "calibration lookup, first", "ms"),
     ("calibration.warm_ms", "calibration lookup, warm", "ms"),
     ("open_rss_mb", "peak memory after open", "MB"),
@@ -510,7 +471,7 @@ FIGURES = (
     ("night.rss_mb", "... after the night queries", "MB"),
     ("dataset_id.rss_mb", "... after the dataset id queries", "MB"),
     ("calibration.rss_mb", "... after the calibration lookups", "MB"),
-    ("dataset_id_current.rss_mb", "... after the current_files queries", "MB"),
+    ("state_used", "current files used (1) or not (0)", ""),
     ("peak_rss_mb", "peak memory (VmHWM)", "MB"),
 )
 
@@ -549,15 +510,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--memory-max", type=float, default=2e6, help="no memory mode above")
     parser.add_argument("--repeats", type=int, default=3, help="processes per figure")
     parser.add_argument(
-        "--current-files",
+        "--no-current-files",
         action="store_true",
-        help=f"also write and query {CURRENT_FILES}, a layout to compare (lazy only)",
+        help="do not build the current files (lazy snapshots then join the history)",
+    )
+    parser.add_argument(
+        "--rebuild-current-files",
+        action="store_true",
+        help="rebuild every night of the current files, not only those changed",
     )
     parser.add_argument("--warm", type=int, default=WARM_RUNS, help="warm runs per query")
     parser.add_argument("--data", type=Path, help="keep MinIO's data here (reused next run)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--refresh-state", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.refresh_state:
+        spec = json.loads(args.refresh_state)
+        config = SiteConfig(
+            endpoint=spec["endpoint"],
+            access_key=spec["access_key"],
+            secret_key=spec["secret_key"],
+            bucket=spec["bucket"],
+        )
+        store = CatalogStore(config.catalog_root, config.storage_options())
+        print(json.dumps(refresh_state(store, spec["force"])))
+        store.close()
+        return 0
     if args.measure:
         spec = json.loads(args.measure)
         config = SiteConfig(
@@ -574,23 +553,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     modes = args.modes.split(",")
     with tempfile.TemporaryDirectory(prefix="oods-scale-") as tmp:
-        data = args.data or Path(tmp)
-        data.mkdir(parents=True, exist_ok=True)
-        server = MinioServer(data / "minio", port=0)
-        keys = data / "keys.json"
-        if args.data and keys.exists():  # the same credentials for the kept data
-            saved = json.loads(keys.read_text())
-            server.access_key, server.secret_key = saved["access_key"], saved["secret_key"]
-        keys.write_text(
-            json.dumps({"access_key": server.access_key, "secret_key": server.secret_key})
-        )
+        server = kept_server(args.data or Path(tmp), keep=args.data is not None)
         server.start()
         results: dict[tuple[int, str], dict[str, Any]] = {}
         try:
             for size in sizes:
                 config, nights = prepare(server, size)
-                if args.current_files:
-                    with_current_files(config, nights)
+                if not args.no_current_files:
+                    run_refresh_state(server, config, args.rebuild_current_files)
                 raws = nights * RAWS_PER_NIGHT
                 for mode in modes:
                     if mode == "memory" and size > args.memory_max:

@@ -1,0 +1,475 @@
+"""The current rows of ``all_files``, night by night, so that a lazy snapshot answers one
+exposure or one night without joining the location history.
+
+A lazy snapshot's ``all_files`` joins ``locations_history`` with the latest ``datasets``
+rows and keeps the latest location per dataset with a window, on every query (see
+``lazy_tables._LOCATED``): one exposure cost 30-40 ms at 10^7 raws, most of it decoding
+history. The *current files* state is that view's answer, computed ahead: plain Parquet
+objects beside the tables (under ``FOLDER``, not Delta: nothing in it is history), one
+per night (``day_obs``) plus one for the rows without a night (calibrations), each
+sorted by instrument, exposure, detector and dataset type in row groups of
+``ROW_GROUP`` rows (ten exposures), so a query on one exposure decodes one group.
+
+It is derived data, built by maintenance (``refresh_current_files``) and possibly older
+than the tables. Its manifest records the ``datasets`` and ``locations`` versions it was
+built at and the data files of each it covers, with their nights (from the Delta add
+actions' ``day_obs`` statistics: no data read). A lazy snapshot at the latest version
+whose tables are at least that new takes its *tail nights* from its live files the
+manifest does not cover (and covered files it no longer has, rewritten by compaction):
+``all_files`` is then the state's rows of every other night plus the history join
+restricted to the tail nights. With no tail it never reads the history.
+
+Why that is every row, once: the rows of one dataset, in both tables, carry the same
+``day_obs`` (``lazy_tables.INVARIANT_COLUMNS``: a dataset's night never changes, and a
+location row copies its dataset's; the documented migration exception there applies
+here too). A night outside the tail has all its rows, of both tables, in covered files,
+so its current rows are what they were when its object was written (a refresh rewrites
+every night its tail touches). A tail night's rows come from the join, as without the
+state. Time travel, memory mode, a manifest newer than the snapshot, from other columns
+(a migration) or missing or unreadable: the state is not used, which is only slower.
+
+The manifest gives each object's size, row count and exposure range, so a snapshot
+prunes objects by night and exposure without reading footers or sizes.
+
+A refresh writes new objects under fresh names, then the manifest (one PUT replaces
+it), and deletes the objects replaced at least ``KEEP_REPLACED`` (an hour) before: a
+snapshot not refreshed for longer than that may fail to read ``files``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pa_fs
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+from .lazy_tables import located_sql, s3_filesystem
+from .schema_versions import current_version, stored_version
+from .tables import CatalogStore
+
+if TYPE_CHECKING:
+    from .query import Snapshot
+
+#: Under the catalog's root, beside the tables.
+FOLDER = "_current_files"
+MANIFEST = "manifest.json"
+#: Rows per row group: twenty LSSTCam exposures; a one-exposure query decodes one or
+#: two. At 10^6 raws (one night's object, 25 MB), one exposure / one night took 4.0 /
+#: 85 ms in groups of 2,050 rows, 4.8 / 83 ms in 4,100 (half the footer: 78 kB), 5.1 /
+#: 64 ms in 10,250 and 9.7 / 61 ms in 20,500 (pyarrow alone, warm, noisy machine).
+ROW_GROUP = 4_100
+#: Reads of one object merge ranges less than this apart: a night reads the object in
+#: a few requests rather than one per column chunk (8 kB, Arrow's default: 500 ms a
+#: night, 150 ms at 256 kB), and one exposure reads its row group in one.
+HOLE_SIZE = 1 << 20
+#: The tables whose rows make ``all_files``.
+SOURCES = ("datasets", "locations")
+#: The manifest's name for the rows without a night.
+NO_NIGHT = "none"
+#: The columns whose row-group statistics a query prunes by (a small footer).
+STATISTICS = ("instrument", "day_obs", "exposure", "detector", "dataset_type")
+FORMAT = 1
+#: Seconds a replaced object is kept for the snapshots that registered it before the
+#: manifest changed (a snapshot re-reads the manifest when it refreshes).
+KEEP_REPLACED = 3600.0
+#: Each object's order: a night's exposures together, so a query reads one row group.
+ORDER = "ORDER BY instrument, exposure, detector, dataset_type"
+
+
+@dataclass(frozen=True)
+class FileNights:
+    """The nights one data file holds, from its add action's statistics."""
+
+    path: str
+    low: int | None
+    high: int | None
+    nulls: bool  # rows without a night
+    known: bool  # False: no statistics, any night
+
+
+@dataclass(frozen=True)
+class TailNights:
+    """The nights whose rows are (possibly) not those the state was built from."""
+
+    ranges: tuple[tuple[int, int], ...] = ()
+    nulls: bool = False
+    everything: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.ranges or self.nulls or self.everything)
+
+    def touches(self, night: int | None) -> bool:
+        if self.everything:
+            return True
+        if night is None:
+            return self.nulls
+        return any(low <= night <= high for low, high in self.ranges)
+
+    def condition(self) -> str:
+        """A SQL predicate on ``day_obs`` true for the rows of the tail nights."""
+        if self.everything:
+            return "TRUE"
+        parts = [f"day_obs BETWEEN {int(low)} AND {int(high)}" for low, high in self.ranges]
+        if self.nulls:
+            parts.append("day_obs IS NULL")
+        return " OR ".join(parts) or "FALSE"
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What ``refresh_current_files`` did."""
+
+    nights_built: int  # objects written (a rebuilt night, or the rows without a night)
+    rows_built: int
+    nights: int  # objects the manifest names now
+    versions: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CurrentFiles:
+    """The state as one snapshot uses it: the untouched nights' objects and the tail."""
+
+    dataset: ds.FileSystemDataset
+    tail: TailNights
+    columns: tuple[str, ...]
+
+
+def _location(
+    store: CatalogStore, filesystem: pa_fs.FileSystem | None = None
+) -> tuple[pa_fs.FileSystem, str]:
+    """The state's folder: Arrow's S3 client (``filesystem`` if given, rooted at the
+    bucket) and ``bucket/prefix``, or a local path."""
+    filesystem = filesystem or s3_filesystem(store.root, store.storage_options)
+    where = urllib.parse.urlsplit(store.root)
+    if filesystem is not None:
+        return filesystem, f"{where.netloc}{where.path}".rstrip("/") + f"/{FOLDER}"
+    path = where.path if where.scheme == "file" else store.root
+    return pa_fs.LocalFileSystem(), f"{path.rstrip('/')}/{FOLDER}"
+
+
+def read_manifest(filesystem: pa_fs.FileSystem, folder: str) -> dict[str, Any] | None:
+    """The manifest, or None if there is none or it is unreadable or of another format."""
+    try:
+        with filesystem.open_input_stream(f"{folder}/{MANIFEST}") as stream:
+            manifest = json.loads(stream.read())
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    return manifest
+
+
+def file_nights(delta: DeltaTable) -> list[FileNights]:
+    """Each live data file of ``delta`` with its nights (no data read)."""
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    paths = [str(p) for p in actions.column("path").to_pylist()]
+    names = actions.column_names
+    if not all(f"{s}.day_obs" in names for s in ("min", "max", "null_count")):
+        return [FileNights(p, None, None, True, False) for p in paths]
+    rows = actions.column("num_records").to_pylist()
+    lows = actions.column("min.day_obs").to_pylist()
+    highs = actions.column("max.day_obs").to_pylist()
+    nulls = actions.column("null_count.day_obs").to_pylist()
+    found = []
+    for path, count, low, high, null_count in zip(paths, rows, lows, highs, nulls, strict=True):
+        if null_count is None or count is None:
+            found.append(FileNights(path, None, None, True, False))
+        elif null_count >= count:
+            found.append(FileNights(path, None, None, True, True))
+        else:
+            known = low is not None and high is not None
+            found.append(FileNights(path, low, high, null_count > 0, known))
+    return found
+
+
+def _covered(manifest: Mapping[str, Any], table: str) -> dict[str, FileNights]:
+    listed = manifest.get("files", {}).get(table, [])
+    return {
+        str(p): FileNights(str(p), low, high, bool(nulls), bool(known))
+        for p, low, high, nulls, known in listed
+    }
+
+
+def tail_nights(
+    manifest: Mapping[str, Any], live: Mapping[str, Sequence[FileNights]]
+) -> TailNights:
+    """The nights of the live files the manifest does not cover, and of the covered
+    files no longer live (their rows were rewritten, or removed)."""
+    changed: list[FileNights] = []
+    for table in SOURCES:
+        covered = _covered(manifest, table)
+        here = {f.path for f in live[table]}
+        changed.extend(f for f in live[table] if f.path not in covered)
+        changed.extend(f for path, f in covered.items() if path not in here)
+    if any(not f.known for f in changed):
+        return TailNights(everything=True)
+    ranges = sorted({(f.low, f.high) for f in changed if f.low is not None and f.high is not None})
+    return TailNights(tuple(_merged(ranges)), nulls=any(f.nulls for f in changed))
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _migrated(deltas: Mapping[str, DeltaTable | None]) -> bool:
+    return all(
+        (d := deltas.get(t)) is not None and stored_version(d) >= current_version(t)
+        for t in SOURCES
+    )
+
+
+def open_current_files(
+    store: CatalogStore,
+    deltas: Mapping[str, DeltaTable | None],
+    columns: Sequence[str],
+    filesystem: pa_fs.FileSystem | None = None,
+) -> CurrentFiles | None:
+    """The state for a snapshot whose ``datasets`` and ``locations`` are ``deltas`` and
+    whose ``all_files`` has ``columns``; None when it cannot be used (see the module).
+
+    Reads the manifest (one GET) and the tables' logs already opened: no data.
+    """
+    if not _migrated(deltas):
+        return None
+    state_filesystem, folder = _location(store, filesystem)
+    manifest = read_manifest(state_filesystem, folder)
+    if manifest is None:
+        return None
+    try:
+        if list(manifest["columns"]) != list(columns):
+            return None  # built before a migration: other columns
+        built = {t: int(manifest["versions"][t]) for t in SOURCES}
+        schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(manifest["schema"])))
+        live = {t: file_nights(deltas[t]) for t in SOURCES}  # type: ignore[arg-type]
+        tail = tail_nights(manifest, live)
+        nights = dict(manifest["nights"])
+    except (KeyError, TypeError, ValueError, pa.ArrowException):
+        return None  # garbage: not used
+    if any(deltas[t].version() < built[t] for t in SOURCES):  # type: ignore[union-attr]
+        return None  # built from rows this snapshot must not see
+    if tail.everything:
+        return None  # every night would come from the history join anyway
+    reads = pa.CacheOptions(hole_size_limit=HOLE_SIZE, range_size_limit=64 << 20)
+    parquet = ds.ParquetFileFormat(
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+            pre_buffer=True, cache_options=reads
+        )
+    )
+    fragments = []
+    try:
+        for name, entry in nights.items():
+            night = None if name == NO_NIGHT else int(name)
+            if tail.touches(night):
+                continue
+            size = entry.get("size")  # known: no HEAD request before the footer
+            fragments.append(
+                parquet.make_fragment(
+                    f"{folder}/{entry['key']}",
+                    filesystem=state_filesystem,
+                    partition_expression=_guarantee(schema, night, entry),
+                    file_size=None if size is None else int(size),
+                )
+            )
+    except (KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+    dataset = ds.FileSystemDataset(fragments, schema, parquet, state_filesystem)
+    return CurrentFiles(dataset, tail, tuple(columns))
+
+
+def _guarantee(schema: pa.Schema, night: int | None, entry: Mapping[str, Any]) -> ds.Expression:
+    """What every row of one object satisfies: its night, and its exposures' range."""
+    day_obs, exposure = ds.field("day_obs"), ds.field("exposure")
+    kind = schema.field("exposure").type
+    held = (
+        day_obs.is_null()
+        if night is None
+        else day_obs == pa.scalar(night, schema.field("day_obs").type)
+    )
+    low, high = entry.get("exposure", [None, None])
+    if low is None or high is None:
+        return held & exposure.is_null()
+    within = (exposure >= pa.scalar(low, kind)) & (exposure <= pa.scalar(high, kind))
+    return held & (within | exposure.is_null() if entry.get("exposure_nulls") else within)
+
+
+def refresh_current_files(
+    store: CatalogStore, force: bool = False, keep_replaced: float = KEEP_REPLACED
+) -> RefreshReport:
+    """Bring the state up to the latest ``datasets`` and ``locations``: rebuild the
+    nights their tail touches (every night the first time, or with ``force``).
+
+    A night costs one lazy query of ``all_files`` for that night, so memory stays in
+    proportion to a night. Objects are written under fresh names before the manifest
+    names them; the objects they replace are deleted by the first refresh at least
+    ``keep_replaced`` seconds later.
+    """
+    from .query import Snapshot  # the snapshot's module opens the state: imported late
+
+    filesystem, folder = _location(store)
+    old = read_manifest(filesystem, folder)
+    with Snapshot(store, mode="lazy", current_files=False) as snapshot:
+        versions = {t: snapshot.versions.get(t) for t in SOURCES}
+        if any(v is None for v in versions.values()):
+            return RefreshReport(0, 0, 0)
+        deltas = {t: store.open(t, version=versions[t]) for t in SOURCES}
+        if not _migrated(deltas):
+            return RefreshReport(0, 0, 0)  # a snapshot reads these through upgrades
+        live = {t: file_nights(deltas[t]) for t in SOURCES}  # type: ignore[arg-type]
+        columns = snapshot.sql("SELECT * FROM all_files LIMIT 0").columns
+        tail, kept = TailNights(everything=True), {}
+        if old is not None and not force:
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                tail, kept = _reusable(old, columns, versions, live)
+        filesystem.create_dir(folder, recursive=True)
+        built: dict[str, dict[str, Any]] = {}
+        schema: pa.Schema | None = None
+        for night in _nights_in(snapshot, tail):
+            written = _write_night(snapshot, night, filesystem, folder)
+            if written is not None:
+                schema = written[1]
+                built[NO_NIGHT if night is None else str(night)] = written[0]
+    if schema is None and kept:
+        schema = _stored_schema(old)
+    now = time.time()
+    replaced = [[key, now] for name, key in _keys(old) if name not in kept]
+    waiting = _retired(old)
+    due = [key for key, when in waiting if now - when >= keep_replaced]
+    manifest = {
+        "format": FORMAT,
+        "versions": versions,
+        "columns": list(columns),
+        "schema": "" if schema is None else base64.b64encode(schema.serialize()).decode(),
+        "row_group": ROW_GROUP,
+        "files": {t: [[f.path, f.low, f.high, f.nulls, f.known] for f in live[t]] for t in SOURCES},
+        "nights": {**kept, **built},
+        "retired": [[k, when] for k, when in waiting if k not in due] + replaced,
+    }
+    with filesystem.open_output_stream(f"{folder}/{MANIFEST}") as stream:
+        stream.write(json.dumps(manifest).encode())
+    for key in due:
+        with contextlib.suppress(OSError):
+            filesystem.delete_file(f"{folder}/{key}")
+    rows = sum(int(e["rows"]) for e in built.values())
+    return RefreshReport(len(built), rows, len(manifest["nights"]), versions)  # type: ignore[arg-type]
+
+
+def _reusable(
+    old: Mapping[str, Any],
+    columns: Sequence[str],
+    versions: Mapping[str, int],
+    live: Mapping[str, Sequence[FileNights]],
+) -> tuple[TailNights, dict[str, Any]]:
+    """The tail since ``old`` and its nights the tail leaves untouched; everything
+    if ``old`` was built from other columns or newer tables.
+
+    Raises:
+        KeyError, TypeError, ValueError, AttributeError: ``old`` is garbage.
+    """
+    if list(old["columns"]) != list(columns) or _stored_schema(old) is None:
+        return TailNights(everything=True), {}
+    if any(int(old["versions"][t]) > versions[t] for t in SOURCES):
+        return TailNights(everything=True), {}
+    tail = tail_nights(old, live)
+    kept = {
+        str(name): dict(entry)
+        for name, entry in old["nights"].items()
+        if not tail.touches(None if name == NO_NIGHT else int(name))
+    }
+    for entry in kept.values():
+        str(entry["key"]), int(entry["rows"])
+    return tail, kept
+
+
+def _retired(manifest: Mapping[str, Any] | None) -> list[tuple[str, float]]:
+    """(object key, when replaced) of the objects a manifest keeps for older snapshots."""
+    try:
+        return [(str(key), float(when)) for key, when in (manifest or {}).get("retired", [])]
+    except (TypeError, ValueError):
+        return []
+
+
+def _keys(manifest: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(night, object key) of each object a manifest names; none if garbage."""
+    try:
+        return [(str(n), str(e["key"])) for n, e in (manifest or {}).get("nights", {}).items()]
+    except (KeyError, TypeError, AttributeError):
+        return []
+
+
+def _stored_schema(manifest: Mapping[str, Any] | None) -> pa.Schema | None:
+    try:
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(manifest["schema"])))  # type: ignore[index]
+    except (KeyError, TypeError, ValueError, pa.ArrowException):
+        return None
+
+
+def _nights_in(snapshot: Snapshot, tail: TailNights) -> list[int | None]:
+    """The nights of the datasets in the tail's nights (reads their ``day_obs`` only)."""
+    found = snapshot.sql(
+        f"SELECT DISTINCT day_obs FROM datasets_history WHERE {tail.condition()} ORDER BY 1"
+    ).fetchall()
+    return [night for (night,) in found]
+
+
+def _write_night(
+    snapshot: Snapshot, night: int | None, filesystem: pa_fs.FileSystem, folder: str
+) -> tuple[dict[str, Any], pa.Schema] | None:
+    """Write one night's ``all_files`` rows (in the view's order); its manifest entry."""
+    if night is None:
+        # ``all_files``'s rows, from a join that skips the branch of complete rows
+        located = located_sql(without_night=True)
+        relation = snapshot.sql(f"SELECT * FROM ({located}) WHERE day_obs IS NULL {ORDER}")
+    else:
+        relation = snapshot.sql(f"SELECT * FROM all_files WHERE day_obs = $n {ORDER}", {"n": night})
+    reader = relation.to_arrow_reader(ROW_GROUP * 10)
+    key = f"night-{NO_NIGHT if night is None else night}-{uuid.uuid4()}.parquet"
+    writer: pq.ParquetWriter | None = None
+    rows, low, high, nulls = 0, None, None, False
+    try:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    f"{folder}/{key}",
+                    reader.schema,
+                    filesystem=filesystem,
+                    compression="snappy",
+                    write_statistics=[c for c in STATISTICS if c in reader.schema.names],
+                )
+            writer.write_batch(batch, row_group_size=ROW_GROUP)
+            rows += batch.num_rows
+            exposure = batch.column("exposure")
+            nulls = nulls or exposure.null_count > 0
+            bounds = pc.min_max(exposure).as_py()
+            if bounds["min"] is not None:
+                low = bounds["min"] if low is None else min(low, bounds["min"])
+                high = bounds["max"] if high is None else max(high, bounds["max"])
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        return None  # datasets without a location: no rows
+    size = filesystem.get_file_info(f"{folder}/{key}").size
+    entry = {"key": key, "rows": rows, "size": size, "exposure": [low, high]}
+    entry["exposure_nulls"] = nulls
+    return entry, reader.schema
