@@ -42,7 +42,6 @@ import base64
 import contextlib
 import json
 import time
-import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +54,8 @@ import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from .lazy_tables import located_sql, s3_filesystem
+from .derived_folders import derived_folder, read_manifest_object
+from .lazy_tables import located_sql
 from .schema_versions import current_version, stored_version
 from .tables import CatalogStore
 
@@ -150,24 +150,14 @@ class CurrentFiles:
 def _location(
     store: CatalogStore, filesystem: pa_fs.FileSystem | None = None
 ) -> tuple[pa_fs.FileSystem, str]:
-    """The state's folder: Arrow's S3 client (``filesystem`` if given, rooted at the
-    bucket) and ``bucket/prefix``, or a local path."""
-    filesystem = filesystem or s3_filesystem(store.root, store.storage_options)
-    where = urllib.parse.urlsplit(store.root)
-    if filesystem is not None:
-        return filesystem, f"{where.netloc}{where.path}".rstrip("/") + f"/{FOLDER}"
-    path = where.path if where.scheme == "file" else store.root
-    return pa_fs.LocalFileSystem(), f"{path.rstrip('/')}/{FOLDER}"
+    """The state's folder (see ``catalog.derived_folders``)."""
+    return derived_folder(store, FOLDER, filesystem)
 
 
 def read_manifest(filesystem: pa_fs.FileSystem, folder: str) -> dict[str, Any] | None:
     """The manifest, or None if there is none or it is unreadable or of another format."""
-    try:
-        with filesystem.open_input_stream(f"{folder}/{MANIFEST}") as stream:
-            manifest = json.loads(stream.read())
-    except (OSError, ValueError, pa.ArrowException):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    manifest = read_manifest_object(filesystem, f"{folder}/{MANIFEST}")
+    if manifest is None or manifest.get("format") != FORMAT:
         return None
     return manifest
 

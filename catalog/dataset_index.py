@@ -23,7 +23,6 @@ import bisect
 import contextlib
 import json
 import tempfile
-import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from .derived_folders import derived_folder, read_manifest_object
 from .file_stats import stats_dataset
 from .lazy_tables import _table_tree, s3_filesystem, stored_rows
 from .tables import CatalogStore
@@ -65,22 +65,13 @@ class IndexReport:
 
 
 def _location(store: CatalogStore) -> tuple[pa_fs.FileSystem, str]:
-    """The index folder: Arrow's S3 client and ``bucket/prefix``, or a local path."""
-    filesystem = s3_filesystem(store.root, store.storage_options)
-    where = urllib.parse.urlsplit(store.root)
-    if filesystem is not None:
-        return filesystem, f"{where.netloc}{where.path}".rstrip("/") + f"/{INDEX_FOLDER}"
-    path = where.path if where.scheme == "file" else store.root
-    return pa_fs.LocalFileSystem(), f"{path.rstrip('/')}/{INDEX_FOLDER}"
+    """The index folder (see ``catalog.derived_folders``)."""
+    return derived_folder(store, INDEX_FOLDER)
 
 
 def _read_manifest(filesystem: pa_fs.FileSystem, folder: str) -> dict[str, Any] | None:
-    try:
-        with filesystem.open_input_stream(f"{folder}/{MANIFEST}") as stream:
-            manifest = json.loads(stream.read())
-    except (OSError, ValueError, pa.ArrowException):
-        return None  # none built yet, or unreadable: lookups scan
-    return manifest if isinstance(manifest, dict) else None
+    """None if none was built yet, or it is unreadable: lookups scan."""
+    return read_manifest_object(filesystem, f"{folder}/{MANIFEST}")
 
 
 def _data_files(delta: DeltaTable) -> list[str]:

@@ -501,6 +501,17 @@ def render(results: dict[tuple[int, str], dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def child_store(spec: dict[str, Any]) -> CatalogStore:
+    """The catalog a child process (``--measure``, ``--refresh-state``) is told of."""
+    config = SiteConfig(
+        endpoint=spec["endpoint"],
+        access_key=spec["access_key"],
+        secret_key=spec["secret_key"],
+        bucket=spec["bucket"],
+    )
+    return CatalogStore(config.catalog_root, config.storage_options())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -527,25 +538,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.refresh_state:
         spec = json.loads(args.refresh_state)
-        config = SiteConfig(
-            endpoint=spec["endpoint"],
-            access_key=spec["access_key"],
-            secret_key=spec["secret_key"],
-            bucket=spec["bucket"],
-        )
-        store = CatalogStore(config.catalog_root, config.storage_options())
+        store = child_store(spec)
         print(json.dumps(refresh_state(store, spec["force"])))
         store.close()
         return 0
     if args.measure:
         spec = json.loads(args.measure)
-        config = SiteConfig(
-            endpoint=spec["endpoint"],
-            access_key=spec["access_key"],
-            secret_key=spec["secret_key"],
-            bucket=spec["bucket"],
-        )
-        store = CatalogStore(config.catalog_root, config.storage_options())
+        store = child_store(spec)
         print(json.dumps(measure(store, spec["mode"], spec["nights"], spec["warm_runs"])))
         return 0
 
