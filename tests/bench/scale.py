@@ -489,14 +489,19 @@ def render(results: dict[tuple[int, str], dict[str, Any]]) -> str:
     columns = sorted(results, key=lambda c: (c[0], c[1] != "memory"))
     baseline = columns[0]  # the smallest catalog, in memory if measured so
     head = [f"{raws:,} {mode}" for raws, mode in columns]
-    lines = [f"{'figure':<36}" + "".join(f"{h:>20}" for h in head)]
+    width = max(22, *(len(h) + 2 for h in head))
+    lines = [f"{'figure':<36}" + "".join(f"{h:>{width}}" for h in head)]
     for path, name, unit in FIGURES:
         cells = []
         for column in columns:
             value = pick(results[column], path)
-            ratio = value / max(pick(results[baseline], path), 1e-9)
-            cells.append(f"{value:>10,.1f} {unit:<2} x{ratio:<5.1f}")
-        lines.append(f"{name:<36}" + "".join(f"{c:>20}" for c in cells))
+            base = pick(results[baseline], path)
+            if not unit:  # a yes/no, not a measure: no ratio
+                cells.append(f"{value:>10.0f}")
+                continue
+            ratio = f"x{value / base:<5.1f}" if base > 0 else ""
+            cells.append(f"{value:>10,.1f} {unit:<2} {ratio:<6}")
+        lines.append(f"{name:<36}" + "".join(f"{c:>{width}}" for c in cells))
     lines.append(f"(ratios to {baseline[0]:,} {baseline[1]}, measured in the same run)")
     return "\n".join(lines)
 
