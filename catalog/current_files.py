@@ -43,7 +43,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -302,7 +302,10 @@ def _guarantee(schema: pa.Schema, night: int | None, entry: Mapping[str, Any]) -
 
 
 def refresh_current_files(
-    store: CatalogStore, force: bool = False, keep_replaced: float = KEEP_REPLACED
+    store: CatalogStore,
+    force: bool = False,
+    keep_replaced: float = KEEP_REPLACED,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RefreshReport:
     """Bring the state up to the latest ``datasets`` and ``locations``: rebuild the
     nights their tail touches (every night the first time, or with ``force``).
@@ -310,7 +313,8 @@ def refresh_current_files(
     A night costs one lazy query of ``all_files`` for that night, so memory stays in
     proportion to a night. Objects are written under fresh names before the manifest
     names them; the objects they replace are deleted by the first refresh at least
-    ``keep_replaced`` seconds later.
+    ``keep_replaced`` seconds later. ``progress(done, total)`` follows each night built
+    (the first build at 10^8 raws takes minutes).
     """
     from .query import Snapshot  # the snapshot's module opens the state: imported late
 
@@ -320,7 +324,7 @@ def refresh_current_files(
         versions = {t: snapshot.versions.get(t) for t in SOURCES}
         if any(v is None for v in versions.values()):
             return RefreshReport(0, 0, 0)
-        deltas = {t: store.open(t, version=versions[t]) for t in SOURCES}
+        deltas = snapshot.state_sources  # as the snapshot read them: no second open
         if not _migrated(deltas):
             return RefreshReport(0, 0, 0)  # a snapshot reads these through upgrades
         live = {t: file_nights(deltas[t]) for t in SOURCES}  # type: ignore[arg-type]
@@ -332,8 +336,11 @@ def refresh_current_files(
         filesystem.create_dir(folder, recursive=True)
         built: dict[str, dict[str, Any]] = {}
         schema: pa.Schema | None = None
-        for night in _nights_in(snapshot, tail):
+        nights = _nights_in(snapshot, tail)
+        for done, night in enumerate(nights, 1):
             written = _write_night(snapshot, night, filesystem, folder)
+            if progress is not None:
+                progress(done, len(nights))
             if written is not None:
                 schema = written[1]
                 built[NO_NIGHT if night is None else str(night)] = written[0]

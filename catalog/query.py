@@ -164,6 +164,12 @@ class Snapshot:
         """Each table's Delta version in this snapshot (None: no such table then)."""
         return dict(self._versions)
 
+    @property
+    def state_sources(self) -> dict[str, DeltaTable | None]:
+        """The ``datasets`` and ``locations`` tables as this snapshot opened them (what
+        the current files are built from: ``catalog.current_files``)."""
+        return dict(self._sources)
+
     def sql(self, query: str, params: object = None) -> duckdb.DuckDBPyRelation:
         """Run ``query`` against this snapshot; DuckDB parameters go in ``params``.
 

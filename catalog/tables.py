@@ -177,7 +177,8 @@ class CatalogStore:
         A log entry that was listed but then not found is read again, after a pause: a
         distributed MinIO that has just lost a node can miss one read.
         """
-        for attempt in range(OPEN_RETRIES + 1):
+        attempt = 0
+        while True:
             try:
                 return DeltaTable(
                     self.uri(table), version=version, storage_options=dict(self.storage_options)
@@ -185,11 +186,10 @@ class CatalogStore:
             except TableNotFoundError:
                 return None
             except (DeltaError, OSError) as exc:
-                if attempt < OPEN_RETRIES and _log_entry_missing(exc):
-                    time.sleep(OPEN_RETRY_PAUSE * (attempt + 1))
-                    continue
-                raise CatalogReadError(table, exc) from exc
-        raise AssertionError("unreachable")  # the last attempt returns or raises
+                if attempt == OPEN_RETRIES or not _log_entry_missing(exc):
+                    raise CatalogReadError(table, exc) from exc
+                attempt += 1
+                time.sleep(OPEN_RETRY_PAUSE * attempt)
 
     def create(self) -> None:
         """Create every table that does not exist yet (safe to call concurrently).

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+
 import click
 
-from ._console import FORMATS, Context, pass_context, render_rows
+from ._console import FORMATS, Context, pass_context, progressbar, render_rows
 
 
 @click.group(name="catalog")
@@ -47,7 +50,16 @@ def compact(obj: Context) -> None:
     click.echo(f"dataset index: {index.rows:,} ids ({state})")
     from catalog.current_files import refresh_current_files
 
-    current = refresh_current_files(site.store)
+    with contextlib.ExitStack() as bars:
+        advance: Callable[[int], None] | None = None
+
+        def night_built(done: int, total: int) -> None:
+            nonlocal advance
+            if advance is None:  # the nights to build are known once the first is
+                advance = bars.enter_context(progressbar(total, "current files"))
+            advance(1)
+
+        current = refresh_current_files(site.store, progress=night_built)
     click.echo(
         f"current files: {current.nights_built} nights rebuilt "
         f"({current.rows_built:,} rows), {current.nights} in all"

@@ -89,8 +89,14 @@ def _fresh(site: Site) -> None:
 
 
 def test_after_a_refresh_the_state_alone_answers(catalog: Site) -> None:
-    built = refresh_current_files(catalog.store, force=True)
+    calls: list[tuple[int, int]] = []
+    built = refresh_current_files(
+        catalog.store, force=True, progress=lambda done, total: calls.append((done, total))
+    )
     assert built.nights_built >= 2  # at least the first night and the calibrations
+    total = calls[-1][1]
+    assert calls == [(done, total) for done in range(1, total + 1)]  # one call a night
+    assert total >= built.nights_built
     assert built.rows_built == catalog.sql("SELECT count(*) FROM all_files").fetchall()[0][0]
     again = refresh_current_files(catalog.store)
     assert again.nights_built == 0  # nothing new: nothing rebuilt
