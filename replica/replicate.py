@@ -149,6 +149,8 @@ def _copy_all(
             gone.set()
         return outcome
 
+    if not plan.transfers:
+        return
     size = source.config.batch_size
     batches = [plan.transfers[i : i + size] for i in range(0, len(plan.transfers), size)]
     ids = [t.dataset_id for t in plan.transfers]

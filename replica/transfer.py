@@ -1,16 +1,17 @@
 """Copy one object between two sites' buckets, verified against the catalog's checksum.
 
 The bytes stream GET -> PUT through this process (the sites are different servers, so
-no server-side copy); their SHA-256 is taken as they pass and must equal the source
-catalog's checksum before the copy counts. Small objects go in one create-only PUT that
-the destination server checks against that SHA-256; large ones go multipart and a
-mismatch removes what was written. An object already at the key is never overwritten:
-it is adopted if its bytes hash to the checksum (left by an interrupted run), else the
-transfer fails.
+no server-side copy), and their SHA-256 must equal the source catalog's checksum before
+the copy counts. Small objects go in one create-only PUT that carries that SHA-256 and
+that the destination server refuses unless the bytes match; large ones go multipart,
+hashed here as they pass, and a mismatch removes what was written. An object already at
+the key is never overwritten: it is adopted if its bytes hash to the checksum (left by an
+interrupted run), else the transfer fails.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 from typing import Any
@@ -26,6 +27,8 @@ from .plan import Transfer
 #: Objects above this size are sent multipart, streamed, in parts of this size.
 MULTIPART_THRESHOLD = 64 * 2**20
 _CHUNK = 1 << 20
+#: What a server answers when the bytes it received do not hash to the checksum sent.
+_DIGEST_REFUSED = ("BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest")
 
 #: Errors that mean the other server is not there at all (stop trying the rest).
 UNREACHABLE = (
@@ -113,7 +116,7 @@ def _put_small(
     destination: Site, item: Transfer, body: Any, metadata: dict[str, str], tagging: str
 ) -> Copied:
     data = body.read()
-    if len(data) != item.size or hashlib.sha256(data).hexdigest() != item.checksum:
+    if len(data) != item.size:
         return Copied(item, "failed", _corrupt_at_source(item))
     try:
         destination.s3.put_object(
@@ -123,12 +126,14 @@ def _put_small(
             IfNoneMatch="*",
             Metadata=metadata,
             Tagging=tagging,
-            # These are the very bytes just hashed: only the wire can corrupt them, and a
-            # CRC32 (checked by the server) catches that for a fraction of the server CPU
-            # a SHA-256 costs it, which the copy is bound by (as ``oods._s3.put_new``).
-            ChecksumAlgorithm="CRC32",
+            # The destination server hashes what it receives and refuses to store it
+            # unless it is the catalog's SHA-256: the check happens where the copy lands,
+            # and this process (sharing the CPU the copy is bound by) hashes nothing.
+            ChecksumSHA256=base64.b64encode(bytes.fromhex(item.checksum)).decode(),
         )
     except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in _DIGEST_REFUSED:
+            return Copied(item, "failed", _corrupt_at_source(item))
         if error_code(exc) in ("PreconditionFailed", "412"):  # a racing writer won
             existing = _head(destination, item.key)
             if existing is not None:

@@ -6,17 +6,19 @@ Run it (not collected by pytest)::
     .venv/bin/python tests/bench/replica.py --quick    # seconds
     .venv/bin/python tests/bench/replica.py --json out.json
     .venv/bin/python tests/bench/replica.py --skip-metadata --repeat 5   # push only
+    .venv/bin/python tests/bench/replica.py --skip-metadata --large-exposures 2  # ~190 MB
 
 Two servers (the OODS and the DBB, other ports, other data folders). A simulated night
-(small raws) plus a few large raws is ingested at the OODS. Then, same run, same
-objects, same thread count:
+(small raws) plus 16 large raws (~600 MB in all) is ingested at the OODS. Then, same
+run, same objects, same thread count:
 
 1. Baseline: a plain boto3 copy, ``get_object`` -> ``put_object`` (large objects:
    ``upload_fileobj`` with the same multipart settings as push), into a bucket on the
    DBB server. No hashing, no catalog.
-2. ``replica.push`` into a fresh DBB site: the same bytes, plus SHA-256 of every byte
-   streamed, the create-only PUT, and the DBB's catalog commits. Aim: >= 90 % of the
-   baseline's bandwidth. ``--repeat`` pairs (3), in alternating order, each into new
+2. ``replica.push`` into a fresh DBB site: the same bytes, plus a SHA-256 check of
+   every object (by the DBB server for one-PUT objects, here for multipart ones), the
+   create-only PUT, and the DBB's catalog commits. Aim: >= 90 % of the baseline's
+   bandwidth. ``--repeat`` pairs (3), in alternating order, each into new
    buckets; the median ratio is reported (timings on a shared machine are noisy).
 3. A no-op re-push (the plan finds nothing to move). Aim < 1 s.
 4. Metadata: ``sync_metadata`` of a DBB catalog of ~10^6 raws (4900 exposures x 205
@@ -93,9 +95,16 @@ def main() -> int:
     parser.add_argument("--skip-metadata", action="store_true", help="push figures only")
     parser.add_argument("--skip-push", action="store_true", help="metadata figures only")
     parser.add_argument("--repeat", type=int, default=3, help="push/plain pairs (medians reported)")
+    parser.add_argument(
+        "--large-exposures",
+        type=int,
+        default=8,
+        help="exposures of 2 large (~34 MB) raws each (default 8: ~600 MB in all; 2: ~190 MB, "
+        "where a push's fixed costs, its plan and one commit of ~0.1 s, weigh more)",
+    )
     args = parser.parse_args()
     small = (4, 5, 64) if args.quick else (20, 10, 256)  # detectors, exposures, side
-    large = (1, 1, 1400) if args.quick else (2, 2, 2900)  # ~8 MB / ~34 MB raws
+    large = (1, 1, 1400) if args.quick else (2, args.large_exposures, 2900)  # ~8 / ~34 MB raws
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         oods_server = MinioServer(root / "oods").start()
