@@ -84,8 +84,13 @@ FORMAT = 1
 #: Seconds a replaced object is kept for the snapshots that registered it before the
 #: manifest changed (a snapshot re-reads the manifest when it refreshes).
 KEEP_REPLACED = 3600.0
-#: Each object's order: a night's exposures together, so a query reads one row group.
-ORDER = "ORDER BY instrument, exposure, detector, dataset_type"
+#: Each object's order: a night's exposures together, so a query reads one row group;
+#: within one instrument and night, the views' order (``lazy_tables.IN_ORDER``).
+ORDER = "ORDER BY instrument, exposure, detector, dataset_type, dataset_id"
+#: Columns of (nearly) unique strings: no dictionary (it never fits), and lengths and
+#: bytes stored apart, which Arrow decodes in bulk: one night's answer decoded in 34 ms
+#: rather than 48 (pyarrow alone, 10^7 raws' catalog, 2-core machine).
+UNIQUE_STRINGS = ("dataset_id", "data_id", "key", "checksum", "file_name")
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,9 @@ class CurrentFiles:
     dataset: ds.FileSystemDataset
     tail: TailNights
     columns: tuple[str, ...]
+    #: The objects, one instrument each, read in turn give the rows in the views'
+    #: order (nights ascending, the rows without a night last): no sort is needed.
+    in_order: bool = False
 
 
 def _location(
@@ -265,11 +273,16 @@ def open_current_files(
         )
     )
     fragments = []
+    instruments: set[str] = set()
+    in_order = True
     try:
-        for name, entry in nights.items():
+        for name, entry in sorted(nights.items(), key=_night_order):
             night = None if name == NO_NIGHT else int(name)
             if tail.touches(night):
                 continue
+            held = entry.get("instruments")  # not recorded before it was sorted this way
+            in_order = in_order and held is not None and len(held) <= 1
+            instruments.update(held or ())
             size = entry.get("size")  # known: no HEAD request before the footer
             fragments.append(
                 parquet.make_fragment(
@@ -282,7 +295,14 @@ def open_current_files(
     except (KeyError, TypeError, ValueError, pa.ArrowException):
         return None
     dataset = ds.FileSystemDataset(fragments, schema, parquet, state_filesystem)
-    return CurrentFiles(dataset, tail, tuple(columns))
+    in_order = in_order and len(instruments) <= 1
+    return CurrentFiles(dataset, tail, tuple(columns), in_order)
+
+
+def _night_order(item: tuple[str, Any]) -> tuple[bool, int]:
+    """Nights ascending, then the rows without a night (as ``NULLS LAST`` sorts)."""
+    name = item[0]
+    return (True, 0) if name == NO_NIGHT else (False, int(name))
 
 
 def _guarantee(schema: pa.Schema, night: int | None, entry: Mapping[str, Any]) -> ds.Expression:
@@ -441,6 +461,7 @@ def _write_night(
     key = f"night-{NO_NIGHT if night is None else night}-{uuid.uuid4()}.parquet"
     writer: pq.ParquetWriter | None = None
     rows, low, high, nulls = 0, None, None, False
+    instruments: set[str] = set()
     try:
         for batch in reader:
             if batch.num_rows == 0:
@@ -452,9 +473,16 @@ def _write_night(
                     filesystem=filesystem,
                     compression="snappy",
                     write_statistics=[c for c in STATISTICS if c in reader.schema.names],
+                    use_dictionary=[c for c in reader.schema.names if c not in UNIQUE_STRINGS],
+                    column_encoding={
+                        c: "DELTA_LENGTH_BYTE_ARRAY"
+                        for c in UNIQUE_STRINGS
+                        if c in reader.schema.names
+                    },
                 )
             writer.write_batch(batch, row_group_size=ROW_GROUP)
             rows += batch.num_rows
+            instruments.update(str(i) for i in pc.unique(batch.column("instrument")).to_pylist())
             exposure = batch.column("exposure")
             nulls = nulls or exposure.null_count > 0
             bounds = pc.min_max(exposure).as_py()
@@ -469,4 +497,5 @@ def _write_night(
     size = filesystem.get_file_info(f"{folder}/{key}").size
     entry = {"key": key, "rows": rows, "size": size, "exposure": [low, high]}
     entry["exposure_nulls"] = nulls
+    entry["instruments"] = sorted(instruments)
     return entry, reader.schema

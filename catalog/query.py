@@ -273,7 +273,7 @@ class Snapshot:
         if state is None:
             return
         tail = None if state.tail.empty else state.tail.condition()
-        install_file_views(self.connection, state.dataset, tail)
+        install_file_views(self.connection, state.dataset, tail, state.in_order)
         self.current_files = state
 
     def _install_memory_files(self) -> None:
@@ -281,7 +281,7 @@ class Snapshot:
             "CREATE OR REPLACE TABLE files AS "
             "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.recorded_at AS stored_at "
             "FROM datasets d JOIN locations l USING (dataset_id) WHERE l.state = 'present' "
-            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
+            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type, d.dataset_id"
         )
         # Every catalogued dataset with its latest location, whatever its state
         # (present, expired, missing, remote …): what `oods ls --all` lists. A view:
@@ -291,7 +291,7 @@ class Snapshot:
             "SELECT d.*, l.key, l.size, l.checksum, l.file_name, l.state, "
             "l.recorded_at AS stored_at "
             "FROM datasets d JOIN locations l USING (dataset_id) "
-            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type"
+            "ORDER BY d.instrument, d.day_obs, d.exposure, d.detector, d.dataset_type, d.dataset_id"
         )
 
 

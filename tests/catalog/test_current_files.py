@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,9 +70,21 @@ def _same_answers(site: Site, as_of: dt.datetime | None = None) -> Snapshot:
                 queries.append(f"SELECT * FROM {view} WHERE day_obs {test}")
         for query in queries:
             assert _rows(lazy, query) == _rows(memory, query), (query, as_of)
-        in_order = "SELECT dataset_id FROM files"
-        assert lazy.sql(in_order).fetchall() == memory.sql(in_order).fetchall()
+        for view in ("files", "all_files"):  # the same rows in the same order
+            in_order = f"SELECT dataset_id FROM {view}"
+            assert lazy.sql(in_order).fetchall() == memory.sql(in_order).fetchall(), view
+            for (night,) in nights:
+                one = f"{in_order} WHERE day_obs {'IS NULL' if night is None else f'= {night}'}"
+                assert lazy.sql(one).fetchall() == memory.sql(one).fetchall(), one
     return lazy
+
+
+def _sorts(snapshot: Snapshot) -> bool:
+    """Whether the snapshot's ``files`` view sorts its rows (else: stored order)."""
+    ((text,),) = snapshot.connection.execute(
+        "SELECT sql FROM duckdb_views() WHERE view_name = 'files'"
+    ).fetchall()
+    return "ORDER BY" in text
 
 
 def _reads_history(snapshot: Snapshot) -> bool:
@@ -104,6 +117,7 @@ def test_after_a_refresh_the_state_alone_answers(catalog: Site) -> None:
     with lazy:
         assert lazy.current_files is not None and lazy.current_files.tail.empty
         assert not _reads_history(lazy)  # no history scan at all
+        assert lazy.current_files.in_order and not _sorts(lazy)  # one instrument: as stored
     with Snapshot(catalog.store, mode="lazy", current_files=False) as plain:
         assert plain.current_files is None and _reads_history(plain)
     filesystem, folder = _location(catalog.store)
@@ -112,6 +126,29 @@ def test_after_a_refresh_the_state_alone_answers(catalog: Site) -> None:
     assert str(FIRST) in manifest["nights"] and NO_NIGHT in manifest["nights"]
     low, high = manifest["nights"][str(FIRST)]["exposure"]
     assert low < high and manifest["nights"][str(FIRST)]["rows"] == 9
+    assert {tuple(e["instruments"]) for e in manifest["nights"].values()} == {("LSSTCam",)}
+
+
+def test_objects_of_several_instruments_are_sorted_again(catalog: Site) -> None:
+    """Stored order is the views' order only for one instrument (it sorts first); a
+    manifest naming two, or none (written before the order was kept), means a sort."""
+    _fresh(catalog)
+    filesystem, folder = _location(catalog.store)
+    manifest = read_manifest(filesystem, folder)
+    assert manifest is not None
+    for instruments in (["LATISS", "LSSTCam"], None):
+        changed = json.loads(json.dumps(manifest))
+        entry = changed["nights"][str(FIRST)]
+        if instruments is None:
+            del entry["instruments"]
+        else:
+            entry["instruments"] = instruments
+        with filesystem.open_output_stream(f"{folder}/{MANIFEST}") as stream:
+            stream.write(json.dumps(changed).encode())
+        with _same_answers(catalog) as lazy:
+            assert lazy.current_files is not None and not _reads_history(lazy)
+            assert not lazy.current_files.in_order and _sorts(lazy), instruments
+    refresh_current_files(catalog.store, force=True)
 
 
 def test_a_new_night_is_joined_until_the_next_refresh(catalog: Site, tmp_path: Path) -> None:
