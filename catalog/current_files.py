@@ -74,6 +74,8 @@ ROW_GROUP = 4_100
 #: a few requests rather than one per column chunk (8 kB, Arrow's default: 500 ms a
 #: night, 150 ms at 256 kB), and one exposure reads its row group in one.
 HOLE_SIZE = 1 << 20
+#: Consecutive nights' objects grouped under one guarantee (``_grouped``).
+GROUP = 32
 #: The tables whose rows make ``all_files``.
 SOURCES = ("datasets", "locations")
 #: The manifest's name for the rows without a night.
@@ -147,7 +149,7 @@ class RefreshReport:
 class CurrentFiles:
     """The state as one snapshot uses it: the untouched nights' objects and the tail."""
 
-    dataset: ds.FileSystemDataset
+    dataset: ds.Dataset
     tail: TailNights
     columns: tuple[str, ...]
     #: The objects, one instrument each, read in turn give the rows in the views'
@@ -272,7 +274,7 @@ def open_current_files(
             pre_buffer=True, cache_options=reads
         )
     )
-    fragments = []
+    fragments: list[tuple[int | None, Mapping[str, Any], ds.Fragment]] = []
     instruments: set[str] = set()
     in_order = True
     try:
@@ -284,19 +286,65 @@ def open_current_files(
             in_order = in_order and held is not None and len(held) <= 1
             instruments.update(held or ())
             size = entry.get("size")  # known: no HEAD request before the footer
-            fragments.append(
-                parquet.make_fragment(
-                    f"{folder}/{entry['key']}",
-                    filesystem=state_filesystem,
-                    partition_expression=_guarantee(schema, night, entry),
-                    file_size=None if size is None else int(size),
-                )
+            fragment = parquet.make_fragment(
+                f"{folder}/{entry['key']}",
+                filesystem=state_filesystem,
+                partition_expression=_guarantee(schema, night, entry),
+                file_size=None if size is None else int(size),
             )
+            fragments.append((night, entry, fragment))
+        dataset = _grouped(fragments, schema, parquet, state_filesystem)
     except (KeyError, TypeError, ValueError, pa.ArrowException):
         return None
-    dataset = ds.FileSystemDataset(fragments, schema, parquet, state_filesystem)
     in_order = in_order and len(instruments) <= 1
     return CurrentFiles(dataset, tail, tuple(columns), in_order)
+
+
+def _grouped(
+    fragments: Sequence[tuple[int | None, Mapping[str, Any], ds.Fragment]],
+    schema: pa.Schema,
+    parquet: ds.ParquetFileFormat,
+    filesystem: pa_fs.FileSystem,
+) -> ds.Dataset:
+    """The objects (in order) as datasets of ``GROUP`` consecutive nights, each with what
+    all its rows satisfy, so a query is checked against a few groups and then the objects
+    of the groups it may touch, not against every object (at 10^8 raws, 488 objects:
+    5 ms a query)."""
+    nights = [f for f in fragments if f[0] is not None]
+    groups = [nights[i : i + GROUP] for i in range(0, len(nights), GROUP)]
+    groups += [[f for f in fragments if f[0] is None]]
+    children = [
+        ds.FileSystemDataset(
+            [fragment for _, _, fragment in group],
+            schema,
+            parquet,
+            filesystem,
+            root_partition=_group_guarantee(schema, group),
+        )
+        for group in groups
+        if group
+    ]
+    if not children:
+        return ds.FileSystemDataset([], schema, parquet, filesystem)
+    return children[0] if len(children) == 1 else ds.UnionDataset(schema, children)
+
+
+def _group_guarantee(
+    schema: pa.Schema, group: Sequence[tuple[int | None, Mapping[str, Any], ds.Fragment]]
+) -> ds.Expression:
+    """What every row of a group's objects satisfies (a conjunction: only those prune)."""
+    if any(night is None for night, _, _ in group):
+        return group[0][2].partition_expression if len(group) == 1 else ds.scalar(True)
+    day_obs, exposure = ds.field("day_obs"), ds.field("exposure")
+    kind = schema.field("day_obs").type
+    first, last = group[0][0], group[-1][0]
+    held = (day_obs >= pa.scalar(first, kind)) & (day_obs <= pa.scalar(last, kind))
+    bounds = [entry.get("exposure", [None, None]) for _, entry, _ in group]
+    if any(e.get("exposure_nulls") for _, e, _ in group) or any(None in b for b in bounds):
+        return held
+    kind = schema.field("exposure").type
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return held & (exposure >= pa.scalar(low, kind)) & (exposure <= pa.scalar(high, kind))
 
 
 def _night_order(item: tuple[str, Any]) -> tuple[bool, int]:
@@ -306,7 +354,9 @@ def _night_order(item: tuple[str, Any]) -> tuple[bool, int]:
 
 
 def _guarantee(schema: pa.Schema, night: int | None, entry: Mapping[str, Any]) -> ds.Expression:
-    """What every row of one object satisfies: its night, and its exposures' range."""
+    """What every row of one object satisfies: its night, and its exposures' range; and
+    its state, when there is one (every file present, as usual: ``files``' filter on the
+    state is then known true, not evaluated row by row; 9 ms of a night's 40 in Arrow)."""
     day_obs, exposure = ds.field("day_obs"), ds.field("exposure")
     kind = schema.field("exposure").type
     held = (
@@ -314,6 +364,9 @@ def _guarantee(schema: pa.Schema, night: int | None, entry: Mapping[str, Any]) -
         if night is None
         else day_obs == pa.scalar(night, schema.field("day_obs").type)
     )
+    states = entry.get("states")
+    if states is not None and len(states) == 1:
+        held = held & (ds.field("state") == pa.scalar(states[0], schema.field("state").type))
     low, high = entry.get("exposure", [None, None])
     if low is None or high is None:
         return held & exposure.is_null()
@@ -462,6 +515,7 @@ def _write_night(
     writer: pq.ParquetWriter | None = None
     rows, low, high, nulls = 0, None, None, False
     instruments: set[str] = set()
+    states: set[str] = set()
     try:
         for batch in reader:
             if batch.num_rows == 0:
@@ -483,6 +537,7 @@ def _write_night(
             writer.write_batch(batch, row_group_size=ROW_GROUP)
             rows += batch.num_rows
             instruments.update(str(i) for i in pc.unique(batch.column("instrument")).to_pylist())
+            states.update(str(i) for i in pc.unique(batch.column("state")).to_pylist())
             exposure = batch.column("exposure")
             nulls = nulls or exposure.null_count > 0
             bounds = pc.min_max(exposure).as_py()
@@ -498,4 +553,5 @@ def _write_night(
     entry = {"key": key, "rows": rows, "size": size, "exposure": [low, high]}
     entry["exposure_nulls"] = nulls
     entry["instruments"] = sorted(instruments)
+    entry["states"] = sorted(states)
     return entry, reader.schema

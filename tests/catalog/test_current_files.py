@@ -15,10 +15,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.dataset as ds
 import pyarrow.fs as pa_fs
 import pytest
 
-from catalog import LocationRecord, Snapshot, to_arrow
+from catalog import LocationRecord, Snapshot, current_files, to_arrow
 from catalog.current_files import (
     MANIFEST,
     NO_NIGHT,
@@ -127,6 +128,29 @@ def test_after_a_refresh_the_state_alone_answers(catalog: Site) -> None:
     low, high = manifest["nights"][str(FIRST)]["exposure"]
     assert low < high and manifest["nights"][str(FIRST)]["rows"] == 9
     assert {tuple(e["instruments"]) for e in manifest["nights"].values()} == {("LSSTCam",)}
+    assert {tuple(e["states"]) for e in manifest["nights"].values()} == {("present",)}
+
+
+def test_groups_of_nights_give_the_same_answers_in_order(
+    catalog: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects are grouped by consecutive nights under one guarantee each; one night a
+    group here, so that the answers come from several groups (the default is 32)."""
+    second = simulate_night(
+        tmp_path / "n", detectors=2, exposures=2, seed=13, size=8, day_obs=20250603
+    )
+    assert not ingest(catalog, second.files).failed
+    _fresh(catalog)
+    monkeypatch.setattr(current_files, "GROUP", 1)
+    with _same_answers(catalog) as lazy:
+        assert lazy.current_files is not None and lazy.current_files.in_order
+        groups = lazy.current_files.dataset
+        assert isinstance(groups, ds.UnionDataset)
+        nights = lazy.sql("SELECT count(DISTINCT coalesce(day_obs, 0)) FROM all_files")
+        assert len(groups.children) == nights.fetchall()[0][0] >= 3
+        # each group's guarantee prunes: one night's query reads that night's object only
+        fragments = list(groups.get_fragments(filter=ds.field("day_obs") == 20250603))
+        assert [f.path.split("/")[-1].split("-")[1] for f in fragments] == ["20250603"]
 
 
 def test_objects_of_several_instruments_are_sorted_again(catalog: Site) -> None:
@@ -193,6 +217,9 @@ def test_an_expired_file_and_a_correction_of_an_old_night(catalog: Site, tmp_pat
         assert lazy.sql(f"SELECT count(*) FROM files WHERE key = '{row[4]}'").fetchall() == [(0,)]
         filters = lazy.sql("SELECT DISTINCT dataset_filter FROM files").fetchall()
         assert ("g_6",) in filters  # the corrected raw's, from the rebuilt night
+    manifest = read_manifest(*_location(catalog.store))
+    assert manifest is not None  # two states in the night: `files` filters it row by row
+    assert manifest["nights"][str(FIRST)]["states"] == ["expired", "present"]
 
 
 def test_compaction_rewrites_covered_files(catalog: Site, tmp_path: Path) -> None:
