@@ -123,9 +123,14 @@ ORDER BY {_PREFERENCE.format(any_detector="c.detector IS NULL", calib_filter="c.
 """
 
 _RAW_FACTS = """
-    SELECT d.dataset_id, d.instrument, d.detector, d.dataset_filter, e.datetime_begin
-    FROM datasets d JOIN exposures e ON e.instrument = d.instrument AND e.exposure = d.exposure
-    WHERE {raw_filter}
+    SELECT d.dataset_id, d.instrument, d.detector, d.dataset_filter, d.exposure
+    FROM datasets d WHERE {raw_filter}
+"""
+#: The raw's exposure record, asked with its key as values: a lazy snapshot then reads
+#: the few files that hold it (a join instead took the latest row of every exposure:
+#: 0.7 GB at 10^8 raws).
+_OBSERVED_AT = """
+    SELECT datetime_begin FROM exposures WHERE instrument = $instrument AND exposure = $exposure
 """
 
 
@@ -345,8 +350,12 @@ def _raw_facts(
         raise ValueError("give a raw dataset id, or both an exposure and a detector")
     query = _RAW_FACTS.format(raw_filter=condition)
     rows = snapshot.connection.execute(query, params).fetchall()
-    if not rows:
-        raise UnknownDatasetError(what, "not in the catalog, or no exposure record for it")
     if len(rows) > 1:
         raise UnknownDatasetError(what, f"ambiguous ({len(rows)} raws): give the instrument")
-    return rows[0]
+    observed = []
+    if rows:
+        key = {"instrument": rows[0][1], "exposure": rows[0][4]}
+        observed = snapshot.connection.execute(_OBSERVED_AT, key).fetchall()
+    if not observed:
+        raise UnknownDatasetError(what, "not in the catalog, or no exposure record for it")
+    return (*rows[0][:4], observed[0][0])

@@ -408,6 +408,9 @@ def synthetic_catalog(scale: Scale) -> tuple[pa.Table, pa.Table, pa.Table, dict[
     locations = pa.Table.from_pydict(
         {
             "dataset_id": ids,
+            "instrument": ["LSSTCam"] * rows,  # copied from the dataset, as ingest does
+            "day_obs": day_col,
+            "exposure": exposure_col,
             "key": keys,
             "size": np.full(rows, 33_677_760, dtype=np.int64),
             "checksum": checksums,
