@@ -246,6 +246,12 @@ def sync_metadata_command(obj: Context, name: str, as_json: bool) -> None:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _show_notes(report.notes)
+        if report.unchanged:
+            click.echo(
+                f"nothing new at {report.source} since the last sync "
+                f"(checked in {report.seconds:.2f}s)"
+            )
+            return
         click.echo(
             f"copied {report.rows} catalog rows from {report.source}; "
             f"{report.remote} datasets newly known as remote, in {report.seconds:.2f}s"

@@ -3,7 +3,9 @@
 ``sync_metadata`` copies the other site's current catalog rows that this site lacks
 (datasets, exposures, provenance, certifications: corrections included, since a
 correction is a newer row), and gives each dataset this site has never had a location
-row for a ``remote`` one: known, queryable (``oods ls --all``), bytes elsewhere.
+row for a ``remote`` one: known, queryable (``oods ls --all``), bytes elsewhere. When
+the other site has written nothing since the last sync, nothing is compared
+(``sync_marks``).
 ``fetch`` then copies the bytes of chosen datasets, which become ``present``.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from catalog import Snapshot
 from catalog.tables import TABLES
 from oods import Site
 from oods.location_states import REMOTE
@@ -25,7 +28,8 @@ from oods.location_states import REMOTE
 from .plan import plan_transfers
 from .pull import CACHE, check_retention_class, select_datasets
 from .replicate import Progress, ReplicaReport, replicate
-from .rows import copy_catalog_rows, held_keys
+from .rows import held_keys, lacking_rows
+from .sync_marks import mark_synced, table_versions, unchanged_since_last_sync
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +41,8 @@ class MetadataReport:
     remote: int  # new datasets, located ``remote``
     seconds: float
     notes: tuple[str, ...] = ()  # columns dropped or defaulted (schemas differ)
+    #: The other site had written nothing since the last sync: nothing was compared.
+    unchanged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -46,17 +52,22 @@ def sync_metadata(local: Site, remote: Site) -> MetadataReport:
     """Copy ``remote``'s catalog rows that ``local`` lacks, and mark its datasets
     unknown here ``remote``. A second run with nothing new writes nothing."""
     started = time.perf_counter()
-    remote.refresh()
-    copied = copy_catalog_rows(remote, local, None)
-    rows = copied.rows
-    located = held_keys(local, "locations", ("dataset_id",))
-    unknown = _remote_locations(remote, located)
-    if unknown.num_rows:
-        local.store.append("locations", unknown)
+    remote_read = table_versions(remote)  # before reading it: a later write shows next time
+    if unchanged_since_last_sync(local, remote, remote_read):
+        return MetadataReport(remote.bucket, 0, 0, time.perf_counter() - started, unchanged=True)
+    with Snapshot(remote.store, mode="lazy") as reader:
+        lacking, notes = lacking_rows(reader, local, None)
+        located = held_keys(local, "locations", ("dataset_id",))
+        unknown = _remote_locations(reader, located)
+    # The data files of every table written at once, in parallel; then the catalog
+    # rows' commits, and the locations' last (a reader never sees a location first).
+    local.store.append_in_order([lacking, {"locations": unknown}])
+    rows = sum(t.num_rows for t in lacking.values())
     # No local.refresh() here: reloading 10^6 rows would double the cost, and every
     # reader of this module plans from a refreshed snapshot (``site.refresh()`` to see).
+    mark_synced(local, remote, remote_read)
     seconds = time.perf_counter() - started
-    return MetadataReport(remote.bucket, rows, unknown.num_rows, seconds, copied.notes)
+    return MetadataReport(remote.bucket, rows, unknown.num_rows, seconds, notes)
 
 
 def fetch(
@@ -86,22 +97,18 @@ def fetch(
     return report
 
 
-def _remote_locations(remote: Site, located: pa.Table) -> pa.Table:
-    """``remote`` location rows for the datasets ``remote`` holds that have no
-    location row here (ids compared first: a re-sync with nothing new stops there)."""
-    ids = remote.sql("SELECT dataset_id FROM files").to_arrow_table()
+def _remote_locations(remote: Snapshot, located: pa.Table) -> pa.Table:
+    """``remote`` location rows for the datasets ``remote`` holds (its current location
+    is ``present``) that have no location row here, read in one pass: a sync gets here
+    only when the other site has written since the last (``sync_marks``)."""
+    there = remote.sql(
+        "SELECT dataset_id, instrument, day_obs, exposure, key, size, checksum, file_name "
+        "FROM locations WHERE state = 'present'"
+    ).to_arrow_table()
     connection = duckdb.connect()
     try:
-        connection.register("ids", ids)
+        connection.register("there", there)
         connection.register("located", located)
-        new = "SELECT dataset_id FROM ids ANTI JOIN located USING (dataset_id)"
-        if not connection.sql(f"SELECT count(*) FROM ({new})").fetchall()[0][0]:
-            return TABLES["locations"].schema.empty_table()
-        there = remote.sql(
-            "SELECT dataset_id, instrument, day_obs, exposure, key, size, checksum, file_name "
-            "FROM files"
-        )
-        connection.register("there", there.to_arrow_table())
         # Built in Arrow, not as Python objects: this is 10^6 rows for a whole archive.
         rows = connection.sql(
             "SELECT t.*, $state AS state, $now AS recorded_at "

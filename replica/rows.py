@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 from deltalake.exceptions import DeltaError
 
+from catalog import Snapshot
 from catalog.errors import CatalogReadError
 from catalog.tables import TABLES
 from oods import Site
@@ -65,24 +66,41 @@ def copy_catalog_rows(
     Raises:
         SchemaMismatch: the source lacks a column the destination requires.
     """
-    if dataset_ids is not None and not dataset_ids:
-        return RowsCopied()
+    new, notes = lacking_rows(source, destination, dataset_ids)
+    destination.store.append_together(new)
+    return RowsCopied(sum(t.num_rows for t in new.values()), notes)
+
+
+def lacking_rows(
+    source: Site | Snapshot, destination: Site, dataset_ids: Sequence[str] | None
+) -> tuple[dict[str, pa.Table], tuple[str, ...]]:
+    """What ``copy_catalog_rows`` would append, per table, and its notes; nothing written.
+
+    Raises:
+        SchemaMismatch: the source lacks a column the destination requires.
+    """
     new: dict[str, pa.Table] = {}
     notes: set[str] = set()
+    if dataset_ids is not None and not dataset_ids:
+        return new, ()
     params = None if dataset_ids is None else {"ids": list(dataset_ids)}
     for table, query in SELECT.items():
         chosen = f"SELECT * FROM {table}" if dataset_ids is None else query
         identity = ROW_IDENTITY[table]
         held_rows = held_keys(destination, table, identity)
-        # Keys first: a re-sync with nothing new never moves whole rows between sites.
-        keys = source.sql(f"SELECT {', '.join(identity)} FROM ({chosen})", params=params)
-        if not not_held(keys.to_arrow_table(), held_rows, identity).num_rows:
-            continue
+        if dataset_ids is not None:
+            # Keys first: rows of a table with nothing new never move between sites (a
+            # whole-catalog sync learns that from ``sync_marks`` before reading at all).
+            keys = source.sql(f"SELECT {', '.join(identity)} FROM ({chosen})", params=params)
+            if not not_held(keys.to_arrow_table(), held_rows, identity).num_rows:
+                continue
         rows = source.sql(chosen, params=params).to_arrow_table()  # upgraded as read
+        rows = not_held(rows, held_rows, identity)
+        if not rows.num_rows:
+            continue
         notes |= version_notes(source.store, table)
-        new[table] = conform(not_held(rows, held_rows, identity), table, notes)
-    destination.store.append_together(new)
-    return RowsCopied(sum(t.num_rows for t in new.values()), tuple(sorted(notes)))
+        new[table] = conform(rows, table, notes)
+    return new, tuple(sorted(notes))
 
 
 def held_keys(site: Site, table: str, columns: Sequence[str]) -> pa.Table:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oods import Site, ingest, update_records
-from replica import fetch, push, sync, sync_metadata
+from oods import Site, ingest, simulate_night, update_records
+from replica import fetch, push, sync, sync_marks, sync_metadata
 from tests.location_columns import assert_locations_copy_datasets
 
 
@@ -103,3 +103,28 @@ def test_a_correction_made_here_reaches_the_dbb_with_the_next_sync(
         "SELECT can_see_sky FROM exposures WHERE exposure = $e", params={"e": exposure}
     ).fetchall() == [(not seen,)]
     assert sync(site, dbb).corrections.rows == 0  # sent once
+
+
+def test_a_resync_compares_nothing_until_the_other_site_writes(
+    site: Site, dbb: Site, night: Path, tmp_path: Path
+) -> None:
+    assert ingest(dbb, [night]).summary()["failed"] == 0
+    first = sync_metadata(site, dbb)
+    assert first.remote == 20 and not first.unchanged
+    again = sync_metadata(site, dbb)
+    assert again.unchanged and (again.rows, again.remote) == (0, 0)
+
+    more = simulate_night(
+        tmp_path / "more", detectors=2, exposures=1, seed=21, size=8, day_obs=20250612
+    )
+    assert ingest(dbb, more.files).summary()["failed"] == 0  # the DBB writes: compared
+    third = sync_metadata(site, dbb)
+    assert not third.unchanged and third.remote == 2
+    assert sync_metadata(site, dbb).unchanged
+
+    prefix = f"{site.config.catalog_prefix.strip('/')}/{sync_marks.FOLDER}/"
+    (mark,) = site.s3.list_objects_v2(Bucket=site.bucket, Prefix=prefix)["Contents"]
+    site.s3.put_object(Bucket=site.bucket, Key=mark["Key"], Body=b"{garbage")
+    fourth = sync_metadata(site, dbb)  # no usable mark: the full comparison, nothing new
+    assert not fourth.unchanged and (fourth.rows, fourth.remote) == (0, 0)
+    assert sync_metadata(site, dbb).unchanged  # marked again
