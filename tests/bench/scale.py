@@ -470,6 +470,7 @@ FIGURES = (
     ("exposure.rss_mb", "... after the exposure queries", "MB"),
     ("night.rss_mb", "... after the night queries", "MB"),
     ("dataset_id.rss_mb", "... after the dataset id queries", "MB"),
+    ("dataset_id_scan.rss_mb", "... after the id scans without the index", "MB"),
     ("calibration.rss_mb", "... after the calibration lookups", "MB"),
     ("state_used", "current files used (1) or not (0)", ""),
     ("peak_rss_mb", "peak memory (VmHWM)", "MB"),
