@@ -126,9 +126,8 @@ _RAW_FACTS = """
     SELECT d.dataset_id, d.instrument, d.detector, d.dataset_filter, d.exposure
     FROM datasets d WHERE {raw_filter}
 """
-#: The raw's exposure record, asked with its key as values: a lazy snapshot then reads
-#: the few files that hold it (a join instead took the latest row of every exposure:
-#: 0.7 GB at 10^8 raws).
+#: The raw's exposure record, asked with its key as values, which a lazy snapshot
+#: prunes to the few files that hold it (a join leaves that to DuckDB's planner).
 _OBSERVED_AT = """
     SELECT datetime_begin FROM exposures WHERE instrument = $instrument AND exposure = $exposure
 """
