@@ -150,6 +150,8 @@ def test_sync_metadata_then_fetch_through_the_command(
     synced = _oods(config, dbb, "sync-metadata", "--from", "dbb")
     assert synced.exit_code == 0, synced.output
     assert "20 datasets newly known as remote" in synced.output
+    again = _oods(config, dbb, "sync-metadata", "--from", "dbb")
+    assert again.exit_code == 0 and "nothing new at" in again.output, again.output
 
     missing = _oods(config, dbb, "fetch")
     assert missing.exit_code == 2 and "give dataset ids or --where" in missing.output
