@@ -7,8 +7,9 @@ rows and keeps the latest location per dataset with a window, on every query (se
 history. The *current files* state is that view's answer, computed ahead: plain Parquet
 objects beside the tables (under ``FOLDER``, not Delta: nothing in it is history), one
 per night (``day_obs``) plus one for the rows without a night (calibrations), each
-sorted by instrument, exposure, detector and dataset type in row groups of
-``ROW_GROUP`` rows (ten exposures), so a query on one exposure decodes one group.
+sorted by instrument, exposure, detector, dataset type and id in row groups of
+``ROW_GROUP`` rows (twenty exposures), so a query on one exposure decodes one group;
+read night by night, objects of one instrument give the views' order unsorted.
 
 It is derived data, built by maintenance (``refresh_current_files``) and possibly older
 than the tables. Its manifest records the ``datasets`` and ``locations`` versions it was
@@ -336,15 +337,15 @@ def _group_guarantee(
     if any(night is None for night, _, _ in group):
         return group[0][2].partition_expression if len(group) == 1 else ds.scalar(True)
     day_obs, exposure = ds.field("day_obs"), ds.field("exposure")
-    kind = schema.field("day_obs").type
+    night_type, exposure_type = schema.field("day_obs").type, schema.field("exposure").type
     first, last = group[0][0], group[-1][0]
-    held = (day_obs >= pa.scalar(first, kind)) & (day_obs <= pa.scalar(last, kind))
+    held = (day_obs >= pa.scalar(first, night_type)) & (day_obs <= pa.scalar(last, night_type))
     bounds = [entry.get("exposure", [None, None]) for _, entry, _ in group]
     if any(e.get("exposure_nulls") for _, e, _ in group) or any(None in b for b in bounds):
         return held
-    kind = schema.field("exposure").type
-    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
-    return held & (exposure >= pa.scalar(low, kind)) & (exposure <= pa.scalar(high, kind))
+    low = pa.scalar(min(b[0] for b in bounds), exposure_type)
+    high = pa.scalar(max(b[1] for b in bounds), exposure_type)
+    return held & (exposure >= low) & (exposure <= high)
 
 
 def _night_order(item: tuple[str, Any]) -> tuple[bool, int]:
