@@ -15,14 +15,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Mapping
 
+import pyarrow as pa
+import pyarrow.fs as pa_fs
+
+from catalog.derived_folders import derived_folder, read_manifest_object
 from oods import Site
-from oods._s3 import TRANSPORT_ERRORS
 
 #: The tables a metadata sync reads at the other site and writes here.
 SYNCED = ("datasets", "exposures", "provenance", "calibrations", "locations")
-#: Beside the tables, under the catalog's prefix.
+#: Beside the tables (``catalog.derived_folders``).
 FOLDER = "_replica"
 
 Versions = dict[str, int | None]
@@ -36,7 +38,7 @@ def table_versions(site: Site) -> Versions:
 def unchanged_since_last_sync(local: Site, remote: Site, remote_now: Versions) -> bool:
     """Whether the last sync from ``remote`` read it at ``remote_now``, into a catalog
     that has not gone back since (see the module)."""
-    mark = _read(local, _key(local, remote))
+    mark = read_manifest_object(*_mark(local, remote))  # none, or garbage: compare all
     if mark is None or mark.get("remote") != remote_now:
         return False
     here = table_versions(local)
@@ -53,21 +55,16 @@ def mark_synced(local: Site, remote: Site, remote_read: Versions) -> None:
     """Record that a sync read ``remote`` at ``remote_read`` and finished; a mark that
     cannot be written is only a slower next sync."""
     text = json.dumps({"remote": remote_read, "local": table_versions(local)})
-    with contextlib.suppress(*TRANSPORT_ERRORS):
-        local.s3.put_object(Bucket=local.bucket, Key=_key(local, remote), Body=text.encode())
+    filesystem, path = _mark(local, remote)
+    with contextlib.suppress(OSError, pa.ArrowException):
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with filesystem.open_output_stream(path) as stream:
+            stream.write(text.encode())
 
 
-def _key(local: Site, remote: Site) -> str:
-    """One mark per other site: its bucket, and its endpoint's digest (never a secret)."""
+def _mark(local: Site, remote: Site) -> tuple[pa_fs.FileSystem, str]:
+    """One mark per other site, named by its bucket and its endpoint's digest (never a
+    secret), in a derived folder beside this site's tables."""
+    filesystem, folder = derived_folder(local.store, FOLDER)
     endpoint = hashlib.sha256(remote.config.endpoint.encode()).hexdigest()[:12]
-    prefix = local.config.catalog_prefix.strip("/")
-    return f"{prefix}/{FOLDER}/metadata-from-{remote.bucket}-{endpoint}.json"
-
-
-def _read(site: Site, key: str) -> Mapping[str, object] | None:
-    try:
-        body = site.s3.get_object(Bucket=site.bucket, Key=key)["Body"].read()
-        mark = json.loads(body)
-    except (*TRANSPORT_ERRORS, ValueError):
-        return None  # none yet, unreadable, or garbage: the full comparison
-    return mark if isinstance(mark, dict) else None
+    return filesystem, f"{folder}/metadata-from-{remote.bucket}-{endpoint}.json"
