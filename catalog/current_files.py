@@ -8,7 +8,7 @@ history. The *current files* state is that view's answer, computed ahead: plain 
 objects beside the tables (under ``FOLDER``, not Delta: nothing in it is history), one
 per night (``day_obs``) plus one for the rows without a night (calibrations), each
 sorted by instrument, exposure, detector, dataset type and id in row groups of
-``ROW_GROUP`` rows (twenty exposures), so a query on one exposure decodes one group;
+``ROW_GROUP`` rows (thirty exposures), so a query on one exposure decodes one group;
 read night by night, objects of one instrument give the views' order unsorted.
 
 It is derived data, built by maintenance (``refresh_current_files``) and possibly older
@@ -66,11 +66,16 @@ if TYPE_CHECKING:
 #: Under the catalog's root, beside the tables.
 FOLDER = "_current_files"
 MANIFEST = "manifest.json"
-#: Rows per row group: twenty LSSTCam exposures; a one-exposure query decodes one or
-#: two. At 10^6 raws (one night's object, 25 MB), one exposure / one night took 4.0 /
-#: 85 ms in groups of 2,050 rows, 4.8 / 83 ms in 4,100 (half the footer: 78 kB), 5.1 /
-#: 64 ms in 10,250 and 9.7 / 61 ms in 20,500 (pyarrow alone, warm, noisy machine).
-ROW_GROUP = 4_100
+#: Rows per row group: thirty LSSTCam exposures; a one-exposure query decodes one or
+#: two. What decides it is the footer: Arrow reads an object's last ``FOOTER_READ``
+#: bytes first, and a footer longer than that costs a second request (2.5 ms to MinIO)
+#: the first time a snapshot touches the object. A full night in groups of 4,100 rows
+#: had a 78 kB footer; in 6,150, 53 kB. At 10^7 raws (DuckDB, random exposures of any
+#: night): one exposure 10.7 ms rather than 17, one night 76 ms rather than 95;
+#: groups of 5,125 or 8,200 rows were no faster.
+ROW_GROUP = 6_150
+#: What Arrow's Parquet reader reads of an object's end in its first request.
+FOOTER_READ = 64 << 10
 #: Reads of one object merge ranges less than this apart: a night reads the object in
 #: a few requests rather than one per column chunk (8 kB, Arrow's default: 500 ms a
 #: night, 150 ms at 256 kB), and one exposure reads its row group in one.
@@ -501,6 +506,22 @@ def _nights_in(snapshot: Snapshot, tail: TailNights) -> list[int | None]:
     return [night for (night,) in found]
 
 
+def night_writer(
+    where: str | pa.NativeFile, schema: pa.Schema, filesystem: pa_fs.FileSystem | None = None
+) -> pq.ParquetWriter:
+    """A writer of one night's object: statistics only where queries prune, and unique
+    strings without a dictionary (write its rows in groups of ``ROW_GROUP``)."""
+    return pq.ParquetWriter(
+        where,
+        schema,
+        filesystem=filesystem,
+        compression="snappy",
+        write_statistics=[c for c in STATISTICS if c in schema.names],
+        use_dictionary=[c for c in schema.names if c not in UNIQUE_STRINGS],
+        column_encoding={c: "DELTA_LENGTH_BYTE_ARRAY" for c in UNIQUE_STRINGS if c in schema.names},
+    )
+
+
 def _write_night(
     snapshot: Snapshot, night: int | None, filesystem: pa_fs.FileSystem, folder: str
 ) -> tuple[dict[str, Any], pa.Schema] | None:
@@ -522,19 +543,7 @@ def _write_night(
             if batch.num_rows == 0:
                 continue
             if writer is None:
-                writer = pq.ParquetWriter(
-                    f"{folder}/{key}",
-                    reader.schema,
-                    filesystem=filesystem,
-                    compression="snappy",
-                    write_statistics=[c for c in STATISTICS if c in reader.schema.names],
-                    use_dictionary=[c for c in reader.schema.names if c not in UNIQUE_STRINGS],
-                    column_encoding={
-                        c: "DELTA_LENGTH_BYTE_ARRAY"
-                        for c in UNIQUE_STRINGS
-                        if c in reader.schema.names
-                    },
-                )
+                writer = night_writer(f"{folder}/{key}", reader.schema, filesystem)
             writer.write_batch(batch, row_group_size=ROW_GROUP)
             rows += batch.num_rows
             instruments.update(str(i) for i in pc.unique(batch.column("instrument")).to_pylist())

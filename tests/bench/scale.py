@@ -21,11 +21,13 @@ Every measurement runs in a fresh process (``--measure``), so that its peak memo
 first and then the warm (median) latency of one exposure, one night (as Arrow) and one
 dataset id (through the index, as ``oods get`` finds one, and by the plain scan), all
 on ``files``; one exposure on ``datasets`` alone; a calibration lookup for one raw
-(``find_calibration``). Each figure is the median over ``--repeats``
-processes. Mode ``lazy-history`` is a lazy snapshot that ignores the current files
-(joins the location history, as before them), to compare with ``lazy`` in one run.
-The baseline is the in-memory snapshot of the smallest size, measured in the
-same run; ratios between sizes give the growth. The machine is shared: expect noise.
+(``find_calibration``). With the current files, the *floor* of one exposure is measured
+in the same process (``exposure_floor``) and the warm exposure given as a ratio to it.
+Each figure is the median over ``--repeats`` processes. Mode ``lazy-history`` is a lazy
+snapshot that ignores the current files (joins the location history, as before them),
+to compare with ``lazy`` in one run. The baseline is the in-memory snapshot of the
+smallest size, measured in the same run; ratios between sizes give the growth. The
+machine is shared: expect noise.
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO_ROOT))
 
+import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.dataset as pads  # noqa: E402
 
 from catalog import (  # noqa: E402
     TABLES,
@@ -321,6 +325,10 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
         warm = [timed(run) for _ in range(runs)]
         result[name] = {"first_ms": first, "warm_ms": statistics.median(warm), "rss_mb": rss()}
 
+    if snapshot.current_files is not None:
+        result["floor"] = exposure_floor(snapshot, warm_runs)
+        result["floor"]["ratio"] = result["exposure"]["warm_ms"] / result["floor"]["exposure_ms"]
+
     def lookup() -> None:
         found = find_calibration(snapshot, COLLECTION, ("bias", "dark", "flat"), raw=raw_id()[0])
         assert len(found) == 3
@@ -335,6 +343,29 @@ def measure(store: CatalogStore, mode: str, nights: int, warm_runs: int) -> dict
     store.close()
     result["peak_rss_mb"] = rss()
     return result
+
+
+def exposure_floor(snapshot: Snapshot, runs: int) -> dict[str, float]:
+    """What a lazy one-exposure query cannot go under on this machine, measured in the
+    same process: one ranged GET from the current files (MinIO's latency, whatever the
+    size up to a row group), plus DuckDB's scan of one exposure from an Arrow dataset of
+    one row group already in memory (no storage at all)."""
+    state = snapshot.current_files
+    assert state is not None
+    fragment = next(iter(state.dataset.get_fragments()))
+    with fragment.filesystem.open_input_file(fragment.path) as file:
+        get_ms = statistics.median(timed(lambda: file.read_at(8192, 0)) for _ in range(runs))
+    group = fragment.split_by_row_group()[0].to_table()
+    exposure = group.column("exposure")[0].as_py()
+    connection = duckdb.connect()
+    connection.register("group_rows", pads.dataset(group))
+    query = f"SELECT {COLUMNS} FROM group_rows WHERE exposure = $1 AND state = 'present'"
+    scan_ms = statistics.median(
+        timed(lambda: connection.sql(query, params=[exposure]).to_arrow_table())
+        for _ in range(runs)
+    )
+    connection.close()
+    return {"get_ms": get_ms, "scan_ms": scan_ms, "exposure_ms": get_ms + scan_ms}
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -457,6 +488,9 @@ FIGURES = (
     ("open_plus_exposure_ms", "open + first one-exposure query", "ms"),
     ("exposure.first_ms", "one exposure (files), first", "ms"),
     ("exposure.warm_ms", "one exposure (files), warm", "ms"),
+    ("floor.get_ms", "floor: one ranged GET (8 kB)", "ms"),
+    ("floor.scan_ms", "floor: DuckDB on a row group in memory", "ms"),
+    ("floor.ratio", "one exposure (files), warm / floor", "x"),
     ("exposure_datasets.warm_ms", "one exposure (datasets), warm", "ms"),
     ("night.first_ms", "one night as Arrow, first", "ms"),
     ("night.warm_ms", "one night as Arrow, warm", "ms"),
@@ -499,6 +533,9 @@ def render(results: dict[tuple[int, str], dict[str, Any]]) -> str:
             base = pick(results[baseline], path)
             if not unit:  # a yes/no, not a measure: no ratio
                 cells.append(f"{value:>10.0f}")
+                continue
+            if unit == "x":  # a ratio already, to a baseline of its own run
+                cells.append(f"{value:>10.2f} x{'':<8}")
                 continue
             ratio = f"x{value / base:<5.1f}" if base > 0 else ""
             cells.append(f"{value:>10,.1f} {unit:<2} {ratio:<6}")

@@ -15,15 +15,21 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pa_fs
+import pyarrow.parquet as pq
 import pytest
 
 from catalog import LocationRecord, Snapshot, current_files, to_arrow
 from catalog.current_files import (
+    FOOTER_READ,
     MANIFEST,
     NO_NIGHT,
+    ROW_GROUP,
     _location,
+    night_writer,
     open_current_files,
     read_manifest,
     refresh_current_files,
@@ -129,6 +135,51 @@ def test_after_a_refresh_the_state_alone_answers(catalog: Site) -> None:
     assert low < high and manifest["nights"][str(FIRST)]["rows"] == 9
     assert {tuple(e["instruments"]) for e in manifest["nights"].values()} == {("LSSTCam",)}
     assert {tuple(e["states"]) for e in manifest["nights"].values()} == {("present",)}
+
+
+def _full_night(schema: pa.Schema) -> pa.Table:
+    """A full LSSTCam night (1000 exposures x 205 detectors) of rows of ``schema``."""
+    exposures, detectors = 1000, 205
+    count = exposures * detectors
+    exposure = np.repeat(FIRST * 100_000 + np.arange(1, exposures + 1), detectors)
+    detector = np.tile(np.arange(detectors), exposures)
+    given: dict[str, pa.Array] = {
+        "instrument": pa.array(["LSSTCam"] * count),
+        "dataset_type": pa.array(["raw"] * count),
+        "day_obs": pa.array(np.full(count, FIRST)),
+        "exposure": pa.array(exposure),
+        "detector": pa.array(detector),
+        "state": pa.array(["present"] * count),
+    }
+    columns = []
+    for f in schema:
+        if f.name in given:
+            columns.append(given[f.name].cast(f.type))
+        elif pa.types.is_string(f.type):  # as long as the ids, keys and checksums
+            columns.append(pa.array([f"{f.name}-{i:058d}" for i in range(count)]))
+        elif pa.types.is_timestamp(f.type):
+            columns.append(pa.array(np.arange(count) + 1_750_000_000_000_000).cast(f.type))
+        else:
+            columns.append(pa.array(np.arange(count)).cast(f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def test_a_full_nights_footer_comes_with_the_first_read(catalog: Site) -> None:
+    """Arrow reads an object's last ``FOOTER_READ`` bytes first: a longer footer (more
+    columns after a migration, smaller row groups) costs every first query of a night
+    another request. This guards the layout's choice of ``ROW_GROUP``."""
+    refresh_current_files(catalog.store)
+    with Snapshot(catalog.store, mode="lazy") as lazy:
+        schema = lazy.sql("SELECT * FROM all_files LIMIT 0").to_arrow_table().schema
+    night = _full_night(schema)
+    sink = pa.BufferOutputStream()
+    writer = night_writer(sink, schema)
+    for batch in night.to_batches(ROW_GROUP * 10):
+        writer.write_batch(batch, row_group_size=ROW_GROUP)
+    writer.close()
+    footer = pq.ParquetFile(pa.BufferReader(sink.getvalue())).metadata
+    assert footer.num_row_groups == -(-night.num_rows // ROW_GROUP)
+    assert footer.serialized_size + 8 <= FOOTER_READ  # with its length and magic bytes
 
 
 def test_groups_of_nights_give_the_same_answers_in_order(
