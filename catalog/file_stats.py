@@ -32,6 +32,9 @@ def stats_dataset(
     actions = pa.table(delta.get_add_actions(flatten=True))
     paths = [str(p) for p in actions.column("path").to_pylist()]
     rows = actions.column("num_records").to_pylist()
+    # Known sizes: reading a file starts with its footer, not with a HEAD request.
+    sizes = actions.column("size_bytes").to_pylist() if "size_bytes" in actions.column_names else []
+    sizes = sizes or [None] * len(paths)
     guarantees = [ds.scalar(True)] * len(paths)
     for name in dict.fromkeys(columns):
         if schema.get_field_index(name) < 0 or f"min.{name}" not in actions.column_names:
@@ -51,8 +54,10 @@ def stats_dataset(
         default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True)
     )
     fragments = [
-        parquet.make_fragment(path, filesystem=filesystem, partition_expression=guarantee)
-        for path, guarantee in zip(paths, guarantees, strict=True)
+        parquet.make_fragment(
+            path, filesystem=filesystem, partition_expression=guarantee, file_size=size
+        )
+        for path, guarantee, size in zip(paths, guarantees, sizes, strict=True)
     ]
     return ds.FileSystemDataset(fragments, schema, parquet, filesystem)
 
