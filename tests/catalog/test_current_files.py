@@ -168,7 +168,6 @@ def test_a_full_nights_footer_comes_with_the_first_read(catalog: Site) -> None:
     """Arrow reads an object's last ``FOOTER_READ`` bytes first: a longer footer (more
     columns after a migration, smaller row groups) costs every first query of a night
     another request. This guards the layout's choice of ``ROW_GROUP``."""
-    refresh_current_files(catalog.store)
     with Snapshot(catalog.store, mode="lazy") as lazy:
         schema = lazy.sql("SELECT * FROM all_files LIMIT 0").to_arrow_table().schema
     night = _full_night(schema)
