@@ -34,7 +34,9 @@ prunes objects by night and exposure without reading footers or sizes.
 
 A refresh writes new objects under fresh names, then the manifest (one PUT replaces
 it), and deletes the objects replaced at least ``KEEP_REPLACED`` (an hour) before: a
-snapshot not refreshed for longer than that may fail to read ``files``.
+snapshot not refreshed for longer than that may fail to read ``files``. It also deletes
+the objects no manifest names that are as old: those of a refresh that stopped before
+writing its manifest (a younger one may be another refresh's, still running).
 """
 
 from __future__ import annotations
@@ -429,6 +431,8 @@ def refresh_current_files(
     replaced = [[key, now] for name, key in _keys(old) if name not in kept]
     waiting = _retired(old)
     due = [key for key, when in waiting if now - when >= keep_replaced]
+    retired = [[k, when] for k, when in waiting if k not in due] + replaced
+    nights = {**kept, **built}
     manifest = {
         "format": FORMAT,
         "versions": versions,
@@ -436,16 +440,17 @@ def refresh_current_files(
         "schema": "" if schema is None else base64.b64encode(schema.serialize()).decode(),
         "row_group": ROW_GROUP,
         "files": {t: [[f.path, f.low, f.high, f.nulls, f.known] for f in live[t]] for t in SOURCES},
-        "nights": {**kept, **built},
-        "retired": [[k, when] for k, when in waiting if k not in due] + replaced,
+        "nights": nights,
+        "retired": retired,
     }
     with filesystem.open_output_stream(f"{folder}/{MANIFEST}") as stream:
         stream.write(json.dumps(manifest).encode())
-    for key in due:
+    named = {str(e["key"]) for e in nights.values()} | {str(k) for k, _ in retired} | set(due)
+    for key in [*due, *_strays(filesystem, folder, named, now - keep_replaced)]:
         with contextlib.suppress(OSError):
             filesystem.delete_file(f"{folder}/{key}")
     rows = sum(int(e["rows"]) for e in built.values())
-    return RefreshReport(len(built), rows, len(manifest["nights"]), versions)  # type: ignore[arg-type]
+    return RefreshReport(len(built), rows, len(nights), versions)  # type: ignore[arg-type]
 
 
 def _reusable(
@@ -473,6 +478,23 @@ def _reusable(
     for entry in kept.values():
         str(entry["key"]), int(entry["rows"])
     return tail, kept
+
+
+def _strays(filesystem: pa_fs.FileSystem, folder: str, named: set[str], before: float) -> list[str]:
+    """Objects of the folder that ``named`` leaves out, last written before ``before``."""
+    try:
+        listed = filesystem.get_file_info(pa_fs.FileSelector(folder))
+    except OSError:
+        return []  # a hiccup: the next refresh looks again
+    return [
+        info.base_name
+        for info in listed
+        if info.type == pa_fs.FileType.File
+        and info.base_name.endswith(".parquet")
+        and info.base_name not in named
+        and info.mtime is not None
+        and info.mtime.timestamp() <= before
+    ]
 
 
 def _retired(manifest: Mapping[str, Any] | None) -> list[tuple[str, float]]:

@@ -350,3 +350,28 @@ def test_catalog_compact_brings_the_state_up_to_date(catalog: Site, tmp_path: Pa
     assert "current files: " in result.output, result.output
     with _same_answers(catalog) as lazy:
         assert lazy.current_files is not None and lazy.current_files.tail.empty
+
+
+def _listed(filesystem: pa_fs.FileSystem, folder: str) -> set[str]:
+    return {i.base_name for i in filesystem.get_file_info(pa_fs.FileSelector(folder))}
+
+
+def test_a_stopped_refreshs_objects_are_deleted_once_old(catalog: Site) -> None:
+    """A refresh that stopped between its objects and its manifest leaves objects no
+    manifest names; a later refresh deletes them once as old as a replaced object."""
+    _fresh(catalog)
+    filesystem, folder = _location(catalog.store)
+    stray, foreign = f"night-{FIRST}-stopped.parquet", "notes.txt"
+    for name in (stray, foreign):
+        with filesystem.open_output_stream(f"{folder}/{name}") as out:
+            out.write(b"PAR1")
+    refresh_current_files(catalog.store)  # an hour's grace: it may be a running refresh's
+    assert stray in _listed(filesystem, folder)
+    refresh_current_files(catalog.store, keep_replaced=0)
+    listed = _listed(filesystem, folder)
+    assert stray not in listed
+    assert foreign in listed and MANIFEST in listed  # only the state's own objects
+    assert _keys(filesystem, folder) <= listed  # what the manifest names stays
+    with _same_answers(catalog) as lazy:
+        assert lazy.current_files is not None and lazy.current_files.tail.empty
+    filesystem.delete_file(f"{folder}/{foreign}")
