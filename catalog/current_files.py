@@ -70,7 +70,7 @@ FOLDER = "_current_files"
 MANIFEST = "manifest.json"
 #: Rows per row group: thirty LSSTCam exposures; a one-exposure query decodes one or
 #: two. What decides it is the footer: Arrow reads an object's last ``FOOTER_READ``
-#: bytes first, and a footer longer than that costs a second request (2.5 ms to MinIO)
+#: bytes first, and a footer longer than that costs a second request (1.5-2.5 ms here)
 #: the first time a snapshot touches the object. A full night in groups of 4,100 rows
 #: had a 78 kB footer; in 6,150, 53 kB. At 10^7 raws (DuckDB, random exposures of any
 #: night): one exposure 10.7 ms rather than 17, one night 76 ms rather than 95;
